@@ -1,0 +1,191 @@
+//! From the gateway's configured address to the endpoint devices dial.
+//!
+//! The pure part of the seed's "Gateway Endpoint Resolution": the control plane knows the
+//! gateway by an address or URL (`http://gw:8080`, `https://10.42.0.12`, `[::1]:8080`); devices
+//! need `host:tls_port`. [`resolve`] keeps the host, puts the TLS port on it, and reports when
+//! the host is loopback or unspecified so the caller substitutes a routable address (on
+//! Kubernetes the pod IP from the Downward API, or a headless Service's DNS name) instead of
+//! the seed's `kubectl get pods`.
+//!
+//! # Why is `127.0.0.1` flagged instead of replaced?
+//!
+//! Which address is routable from the emulator depends on where it runs (host network, a TAP,
+//! a pod); a pure function cannot know. Replacing silently is how the seed ended up with
+//! devices dialling `127.0.0.1`. [`DeviceEndpoint::needs_routable_address`] makes the caller
+//! decide, and [`DeviceEndpoint::with_host`] applies its decision.
+
+use crate::endpoint::{Endpoint, Host};
+use crate::error::{ErrorKind, ParseError, ResolveError, Snippet};
+use crate::layout::{DEFAULT_TLS_PORT, MAX_LEN};
+use crate::parse;
+
+/// Where a device-facing host points, as far as the text alone tells.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum HostScope {
+    /// This machine only (see [`Host::is_loopback`]); unreachable from an emulated device on
+    /// another network stack.
+    Loopback,
+    /// The unspecified address (`0.0.0.0`, `::`): a bind address, never a destination.
+    Unspecified,
+    /// Anything else: an address or name that may be routable from the device.
+    Other,
+}
+
+impl HostScope {
+    /// The scope of `host`.
+    pub fn of(host: &Host) -> HostScope {
+        if host.is_loopback() {
+            HostScope::Loopback
+        } else if host.is_unspecified() {
+            HostScope::Unspecified
+        } else {
+            HostScope::Other
+        }
+    }
+}
+
+/// The endpoint a device dials, with what [`resolve`] learned about its host.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct DeviceEndpoint {
+    endpoint: Endpoint,
+    scope: HostScope,
+}
+
+impl DeviceEndpoint {
+    /// The endpoint: the configured host on the TLS port.
+    pub fn endpoint(&self) -> &Endpoint {
+        &self.endpoint
+    }
+
+    /// What kind of host it is.
+    pub fn scope(&self) -> HostScope {
+        self.scope
+    }
+
+    /// Whether the host is loopback (the seed's "local address" case).
+    pub fn is_loopback(&self) -> bool {
+        self.scope == HostScope::Loopback
+    }
+
+    /// Whether a device cannot dial the host as it stands (loopback or unspecified), so the
+    /// caller must put a routable host in with [`with_host`](DeviceEndpoint::with_host).
+    pub fn needs_routable_address(&self) -> bool {
+        matches!(self.scope, HostScope::Loopback | HostScope::Unspecified)
+    }
+
+    /// The same port on another host, such as the pod IP the caller found.
+    pub fn with_host(self, host: Host) -> DeviceEndpoint {
+        DeviceEndpoint {
+            scope: HostScope::of(&host),
+            endpoint: Endpoint::new(host, self.endpoint.port),
+        }
+    }
+}
+
+/// Resolves a configured gateway address or URL to the endpoint devices dial on `tls_port`.
+///
+/// Accepts `http://` or `https://` URLs (scheme in any case, with optional port, path, query
+/// and fragment, all dropped) and bare `host` or `host:port` (IPv6 in brackets). The host is
+/// checked with the endpoint grammar; any port given must itself be valid, then `tls_port`
+/// replaces it.
+///
+/// # Errors
+///
+/// [`ResolveError::Empty`], [`ResolveError::UnsupportedScheme`], [`ResolveError::UserInfo`],
+/// [`ResolveError::PortZero`] when `tls_port` is 0, and [`ResolveError::Address`] with a
+/// [`ParseError`] whose offset is into `configured` (including
+/// [`ErrorKind::TooLong`] when the resulting endpoint text would exceed 255 bytes).
+///
+/// # Examples
+///
+/// ```
+/// use wasmbed_endpoint::resolve::{resolve, HostScope};
+///
+/// let device = resolve("https://10.42.0.12:8080/api", 8081)?;
+/// assert_eq!(device.endpoint().to_string(), "10.42.0.12:8081");
+/// assert_eq!(device.scope(), HostScope::Other);
+///
+/// let local = resolve("http://localhost:8080", 8081)?;
+/// assert!(local.needs_routable_address());
+/// let routed = local.with_host("10.42.0.12".parse()?);
+/// assert_eq!(routed.endpoint().to_string(), "10.42.0.12:8081");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn resolve(configured: &str, tls_port: u16) -> Result<DeviceEndpoint, ResolveError> {
+    let input = configured.as_bytes();
+    if input.is_empty() {
+        return Err(ResolveError::Empty);
+    }
+    if tls_port == 0 {
+        return Err(ResolveError::PortZero);
+    }
+    let (authority_start, authority) = match configured.split_once("://") {
+        Some((scheme, rest)) => {
+            if !scheme.eq_ignore_ascii_case("http") && !scheme.eq_ignore_ascii_case("https") {
+                return Err(ResolveError::UnsupportedScheme {
+                    scheme: Snippet::new(scheme.as_bytes()),
+                });
+            }
+            let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+            (scheme.len() + 3, &rest.as_bytes()[..end])
+        }
+        None => (0, input),
+    };
+    if authority.contains(&b'@') {
+        return Err(ResolveError::UserInfo {
+            input: Snippet::new(input),
+        });
+    }
+    let fail = |kind, offset| {
+        ResolveError::Address(ParseError::new(kind, authority_start + offset, input))
+    };
+    let host = if has_port(authority) {
+        Endpoint::parse_bytes(authority)
+            .map_err(|e| ResolveError::Address(e.within(authority_start, input)))?
+            .host
+    } else if authority.is_empty() {
+        return Err(fail(ErrorKind::MissingHost, 0));
+    } else if authority.len() > MAX_LEN {
+        return Err(fail(ErrorKind::TooLong, MAX_LEN));
+    } else if let Some(inner) = authority.strip_prefix(b"[") {
+        let close = inner
+            .iter()
+            .position(|&b| b == b']')
+            .ok_or(fail(ErrorKind::InvalidIpv6, 0))?;
+        let ip = parse::ipv6(&inner[..close]).ok_or(fail(ErrorKind::InvalidIpv6, 1))?;
+        if close + 2 != authority.len() {
+            return Err(fail(ErrorKind::TrailingBytes, close + 2));
+        }
+        Host::Ipv6(ip)
+    } else if authority.contains(&b':') {
+        return Err(fail(ErrorKind::UnbracketedIpv6, 0));
+    } else {
+        parse::unbracketed_host(authority).map_err(|f| fail(f.kind, f.offset))?
+    };
+    let endpoint = Endpoint::new(host, tls_port);
+    if let Err(crate::EncodeError::TooLong { .. }) = endpoint.encode_into(&mut [0; MAX_LEN]) {
+        return Err(fail(ErrorKind::TooLong, authority.len()));
+    }
+    Ok(DeviceEndpoint {
+        scope: HostScope::of(&host),
+        endpoint,
+    })
+}
+
+/// Resolves with the default TLS port, [`DEFAULT_TLS_PORT`] (8081).
+///
+/// # Errors
+///
+/// As [`resolve`].
+pub fn resolve_default(configured: &str) -> Result<DeviceEndpoint, ResolveError> {
+    resolve(configured, DEFAULT_TLS_PORT)
+}
+
+/// Whether an authority carries a port: `]:` after a bracketed host, or exactly one `:`.
+fn has_port(authority: &[u8]) -> bool {
+    if authority.starts_with(b"[") {
+        return authority.windows(2).any(|w| w == b"]:");
+    }
+    authority.iter().filter(|&&b| b == b':').count() == 1
+}
