@@ -23,15 +23,18 @@ fn main() {
         .flag("-Wconversion")
         .flag("-Wsign-conversion")
         .flag("-Wcast-qual");
-    // cargo-fuzz builds with `--cfg fuzzing` and an AddressSanitizer + libFuzzer runtime; give
-    // the C code the same instrumentation so its out-of-bounds reads are caught and its
-    // branches guide the fuzzer. Only clang understands `fuzzer-no-link`.
-    if env::var_os("CARGO_CFG_FUZZING").is_some() {
-        build.flag("-fsanitize=address");
-        if build.get_compiler().is_like_clang() {
+    // cargo-fuzz (`--cfg fuzzing`) and `-Zsanitizer=address` link an AddressSanitizer runtime;
+    // give the C code the same instrumentation so its out-of-bounds reads are caught. Under
+    // cargo-fuzz, clang also gives libFuzzer coverage of the C branches (`fuzzer-no-link`).
+    let sanitize = env::var("CARGO_CFG_SANITIZE").unwrap_or_default();
+    let fuzzing = env::var_os("CARGO_CFG_FUZZING").is_some();
+    if fuzzing || sanitize.split(',').any(|s| s == "address") {
+        build.flag("-fsanitize=address").flag("-fno-omit-frame-pointer");
+        if fuzzing && build.get_compiler().is_like_clang() {
             build.flag("-fsanitize=fuzzer-no-link");
         }
     }
+    println!("cargo:rerun-if-env-changed=CARGO_CFG_SANITIZE");
     for source in SOURCES {
         let path = app.join(source);
         println!("cargo:rerun-if-changed={}", path.display());
