@@ -29,7 +29,9 @@ fn main() {
     let sanitize = env::var("CARGO_CFG_SANITIZE").unwrap_or_default();
     let fuzzing = env::var_os("CARGO_CFG_FUZZING").is_some();
     if fuzzing || sanitize.split(',').any(|s| s == "address") {
-        build.flag("-fsanitize=address").flag("-fno-omit-frame-pointer");
+        build
+            .flag("-fsanitize=address")
+            .flag("-fno-omit-frame-pointer");
         if fuzzing && build.get_compiler().is_like_clang() {
             build.flag("-fsanitize=fuzzer-no-link");
         }
