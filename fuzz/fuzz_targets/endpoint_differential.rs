@@ -34,9 +34,16 @@ fuzz_target!(|data: &[u8]| -> Corpus {
             }
         }
         (Err(rust), Err(c)) => {
-            assert_eq!((c.code, c.offset), (rust.kind().code(), rust.offset()), "{rust}");
+            assert_eq!(
+                (c.code, c.offset),
+                (rust.kind().code(), rust.offset()),
+                "{rust}"
+            );
         }
-        (rust, c) => panic!("disagree on {:?}: rust {rust:?}, C {c:?}", data.escape_ascii().to_string()),
+        (rust, c) => panic!(
+            "disagree on {:?}: rust {rust:?}, C {c:?}",
+            data.escape_ascii().to_string()
+        ),
     }
     Corpus::Keep
 });

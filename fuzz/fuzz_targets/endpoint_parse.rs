@@ -22,7 +22,11 @@ fuzz_target!(|data: &[u8]| -> Corpus {
             assert_eq!(MemoryImage::decode(image.as_bytes()), Ok(endpoint));
         }
         Err(e) => {
-            assert!(e.offset() <= data.len().min(MAX_LEN), "offset {} past input", e.offset());
+            assert!(
+                e.offset() <= data.len().min(MAX_LEN),
+                "offset {} past input",
+                e.offset()
+            );
             let _ = e.to_string();
         }
     }
