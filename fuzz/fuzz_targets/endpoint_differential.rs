@@ -16,8 +16,7 @@ fuzz_target!(|data: &[u8]| -> Corpus {
     match (Endpoint::parse_bytes(data), c) {
         (Ok(rust), Ok(c)) => {
             assert_eq!(c.port, rust.port);
-            let text = &data[..];
-            assert_eq!(c.text, text);
+            assert_eq!(c.text, data);
             match rust.host {
                 Host::Ipv4(ip) => {
                     assert_eq!(c.host_type, HostType::Ipv4);
