@@ -1,7 +1,7 @@
 //! Benchmarks and the device load tool for wasmbed (`publish = false`).
 //!
-//! The benchmarks arrive with the benchmarks issue, the sixth of the project's plan: criterion
-//! groups for the endpoint parser (Rust against the firmware's C), TLS handshakes and frame
-//! round trips, and a checker that compares results with `benches/targets.toml`. This crate
-//! holds nothing else yet.
+//! `benches/endpoint.rs` (`cargo bench -p wasmbed-benches --bench endpoint`) measures the
+//! endpoint parser and mailbox reader, Rust against the firmware's C, side by side in one run.
+//! TLS handshake and frame benchmarks, the target checker and the load tool arrive with the
+//! benchmarks issue.
 #![forbid(unsafe_code)]

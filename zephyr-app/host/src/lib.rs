@@ -191,6 +191,45 @@ pub fn mailbox_read_checked(region: &[u8]) -> Outcome {
     })
 }
 
+/// Runs `wasmbed_endpoint_parse` on `text` in place, writing into `out`: no copy and no
+/// allocation, for benchmarks and the host port. `out` is zeroed on failure, as C leaves it.
+///
+/// # Errors
+///
+/// The [`CError`] the C function reported.
+pub fn parse_into(text: &[u8], out: &mut ffi::WasmbedEndpoint) -> Result<(), CError> {
+    let mut offset = 0;
+    // SAFETY: `text` is valid for `text.len()` bytes and C reads no more; `out` and `offset`
+    // are valid and writable; C keeps no pointer after returning.
+    let rc = unsafe {
+        ffi::wasmbed_endpoint_parse(text.as_ptr().cast::<c_char>(), text.len(), out, &mut offset)
+    };
+    status(rc, offset)
+}
+
+/// Runs `wasmbed_mailbox_read` on `region` in place, writing into `out`; see [`parse_into`].
+///
+/// # Errors
+///
+/// The [`CError`] the C function reported.
+pub fn mailbox_read_into(region: &[u8], out: &mut ffi::WasmbedEndpoint) -> Result<(), CError> {
+    let mut offset = 0;
+    // SAFETY: as in `parse_into`.
+    let rc = unsafe { ffi::wasmbed_mailbox_read(region.as_ptr(), region.len(), out, &mut offset) };
+    status(rc, offset)
+}
+
+fn status(rc: c_int, offset: usize) -> Result<(), CError> {
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(CError {
+            code: rc.saturating_neg(),
+            offset,
+        })
+    }
+}
+
 /// `wasmbed_endpoint_strerror(code)`.
 pub fn strerror(code: i32) -> &'static str {
     // SAFETY: the C function returns a pointer to a static NUL-terminated string for every
