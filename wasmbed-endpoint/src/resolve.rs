@@ -17,7 +17,6 @@
 use crate::endpoint::{Endpoint, Host};
 use crate::error::{ErrorKind, ParseError, ResolveError, Snippet};
 use crate::layout::{DEFAULT_TLS_PORT, MAX_LEN};
-use crate::parse;
 
 /// Where a device-facing host points, as far as the text alone tells.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -140,28 +139,14 @@ pub fn resolve(configured: &str, tls_port: u16) -> Result<DeviceEndpoint, Resolv
     let fail = |kind, offset| {
         ResolveError::Address(ParseError::new(kind, authority_start + offset, input))
     };
+    let in_input = |e: ParseError| ResolveError::Address(e.within(authority_start, input));
     let host = if has_port(authority) {
-        Endpoint::parse_bytes(authority)
-            .map_err(|e| ResolveError::Address(e.within(authority_start, input)))?
-            .host
-    } else if authority.is_empty() {
-        return Err(fail(ErrorKind::MissingHost, 0));
-    } else if authority.len() > MAX_LEN {
-        return Err(fail(ErrorKind::TooLong, MAX_LEN));
-    } else if let Some(inner) = authority.strip_prefix(b"[") {
-        let close = inner
-            .iter()
-            .position(|&b| b == b']')
-            .ok_or(fail(ErrorKind::InvalidIpv6, 0))?;
-        let ip = parse::ipv6(&inner[..close]).ok_or(fail(ErrorKind::InvalidIpv6, 1))?;
-        if close + 2 != authority.len() {
-            return Err(fail(ErrorKind::TrailingBytes, close + 2));
-        }
-        Host::Ipv6(ip)
-    } else if authority.contains(&b':') {
+        Endpoint::parse_bytes(authority).map_err(in_input)?.host
+    } else if !authority.starts_with(b"[") && authority.contains(&b':') {
+        // Host::parse would take a bare IPv6 address, but in an authority it is ambiguous.
         return Err(fail(ErrorKind::UnbracketedIpv6, 0));
     } else {
-        parse::unbracketed_host(authority).map_err(|f| fail(f.kind, f.offset))?
+        Host::parse_bytes(authority).map_err(in_input)?
     };
     let endpoint = Endpoint::new(host, tls_port);
     if let Err(crate::EncodeError::TooLong { .. }) = endpoint.encode_into(&mut [0; MAX_LEN]) {
