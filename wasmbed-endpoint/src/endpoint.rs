@@ -1,6 +1,6 @@
 //! [`Endpoint`], [`Host`] and [`DnsName`].
 
-use core::fmt;
+use core::fmt::{self, Write as _};
 use core::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use core::str::FromStr;
 
@@ -35,8 +35,12 @@ use crate::parse;
 pub struct Endpoint {
     /// Where the gateway is.
     pub host: Host,
-    /// The gateway's TLS port for devices. The grammar requires 1..=65535; an endpoint built
-    /// with port 0 displays as text that does not parse, and cannot be encoded.
+    /// The gateway's TLS port for devices. The grammar requires 1..=65535.
+    ///
+    /// Endpoints built from parts rather than parsed can break the grammar: port 0, or a DNS
+    /// name of more than about 248 bytes whose text with the port exceeds 255 bytes. Such an
+    /// endpoint displays as text that does not parse, and [`MemoryImage::encode`](crate::MemoryImage::encode)
+    /// refuses it.
     pub port: u16,
 }
 
@@ -89,8 +93,8 @@ impl Endpoint {
             return Err(EncodeError::PortZero);
         }
         let mut text = TextBuf::new();
-        // TextBuf holds MAX_LEN + 7 bytes, more than the longest Display text (a 254-byte DNS
-        // name, ':' and 5 digits), so the write cannot fail.
+        // TextBuf holds MAX_LEN + 8 bytes, more than the longest Display text (a 254-byte DNS
+        // name, ':' and 5 digits: 260), so the write cannot fail.
         fmt::write(&mut text, format_args!("{self}"))
             .map_err(|_| EncodeError::TooLong { len: text.len + 1 })?;
         let text = text.as_bytes();
@@ -110,12 +114,15 @@ impl Endpoint {
 }
 
 /// `host:port`, with IPv6 in brackets in RFC 5952 form.
+/// Honours width, fill and alignment (`{:>40}`) like `str`.
 impl fmt::Display for Endpoint {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut text = TextBuf::new();
         match &self.host {
-            Host::Ipv6(ip) => write!(f, "[{ip}]:{}", self.port),
-            host => write!(f, "{host}:{}", self.port),
+            Host::Ipv6(ip) => write!(text, "[{ip}]:{}", self.port)?,
+            host => write!(text, "{host}:{}", self.port)?,
         }
+        f.pad(text.as_str())
     }
 }
 
@@ -143,9 +150,17 @@ impl TryFrom<&[u8]> for Endpoint {
     }
 }
 
+/// The address and port; an IPv6 scope id is dropped (the grammar has no zone ids) and port 0
+/// is kept (such an endpoint does not encode).
 impl From<SocketAddr> for Endpoint {
     fn from(addr: SocketAddr) -> Endpoint {
         Endpoint::new(addr.ip().into(), addr.port())
+    }
+}
+
+impl<H: Into<Host>> From<(H, u16)> for Endpoint {
+    fn from((host, port): (H, u16)) -> Endpoint {
+        Endpoint::new(host.into(), port)
     }
 }
 
@@ -170,7 +185,8 @@ impl std::net::ToSocketAddrs for Endpoint {
 /// The host of an [`Endpoint`].
 ///
 /// Which variant a text becomes is decided by the grammar, not by trying alternatives: brackets
-/// make an IPv6 address; a host whose last label is all digits must be a dotted quad (so
+/// make an IPv6 address; a host whose last label is a number (digits, or `0x` and hex digits)
+/// must be a dotted quad (so
 /// `10.42.0.256` is an error, not a DNS name); anything else is a DNS name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 // A DNS name is stored inline (255 bytes) so that endpoints need no allocator on devices and
@@ -205,7 +221,7 @@ impl Host {
     ///
     /// As [`Host::parse`].
     pub fn parse_bytes(text: &[u8]) -> Result<Host, ParseError> {
-        let fail = |kind, offset| ParseError::new(kind, offset, text);
+        let fail = |kind, offset| ParseError::new(kind, offset, text).of("host");
         if text.len() > MAX_LEN {
             return Err(fail(ErrorKind::TooLong, MAX_LEN));
         }
@@ -281,7 +297,7 @@ impl fmt::Display for Host {
         match self {
             Host::Ipv4(ip) => ip.fmt(f),
             Host::Ipv6(ip) => ip.fmt(f),
-            Host::Dns(name) => f.write_str(name.as_str()),
+            Host::Dns(name) => f.pad(name.as_str()),
         }
     }
 }
@@ -290,6 +306,14 @@ impl FromStr for Host {
     type Err = ParseError;
 
     fn from_str(text: &str) -> Result<Host, ParseError> {
+        Host::parse(text)
+    }
+}
+
+impl TryFrom<&str> for Host {
+    type Error = ParseError;
+
+    fn try_from(text: &str) -> Result<Host, ParseError> {
         Host::parse(text)
     }
 }
@@ -324,7 +348,7 @@ impl From<DnsName> for Host {
 /// A validated RFC 1123 DNS name, stored inline (at most 254 bytes: 253 and a final `.`).
 ///
 /// Labels are 1-63 bytes of `[A-Za-z0-9-]` that neither start nor end with `-`; the last label
-/// is not all digits (such a host is an IPv4 address or invalid). Comparison, hashing and
+/// is not a number (such a host is an IPv4 address or invalid; see [`Host`]). Comparison, hashing and
 /// display use the name exactly as written: `Gw.Example.` and `gw.example` are different
 /// values, as they are different endpoint texts.
 #[derive(Clone, Copy)]
@@ -339,21 +363,14 @@ impl DnsName {
     /// # Errors
     ///
     /// A [`ParseError`] of kind [`ErrorKind::InvalidDnsName`] (or [`ErrorKind::InvalidIpv4`] /
-    /// [`ErrorKind::MissingHost`] for an all-digit last label / empty input, as in an endpoint)
+    /// [`ErrorKind::MissingHost`] for a numeric last label / empty input, as in an endpoint)
     /// at the offending byte. An IP address is not a DNS name: it is rejected too.
     pub fn parse(text: &str) -> Result<DnsName, ParseError> {
-        match Host::parse_bytes(text.as_bytes())? {
+        match Host::parse_bytes(text.as_bytes()).map_err(|e| e.of("DNS name"))? {
             Host::Dns(name) => Ok(name),
-            Host::Ipv4(_) => Err(ParseError::new(
-                ErrorKind::InvalidDnsName,
-                0,
-                text.as_bytes(),
-            )),
-            Host::Ipv6(_) => Err(ParseError::new(
-                ErrorKind::InvalidDnsName,
-                0,
-                text.as_bytes(),
-            )),
+            Host::Ipv4(_) | Host::Ipv6(_) => {
+                Err(ParseError::new(ErrorKind::InvalidDnsName, 0, text.as_bytes()).of("DNS name"))
+            }
         }
     }
 
@@ -418,7 +435,21 @@ impl fmt::Debug for DnsName {
 
 impl fmt::Display for DnsName {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
+        f.pad(self.as_str())
+    }
+}
+
+impl AsRef<str> for DnsName {
+    fn as_ref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl TryFrom<&str> for DnsName {
+    type Error = ParseError;
+
+    fn try_from(text: &str) -> Result<DnsName, ParseError> {
+        DnsName::parse(text)
     }
 }
 
@@ -446,6 +477,10 @@ impl TextBuf {
 
     fn as_bytes(&self) -> &[u8] {
         &self.bytes[..self.len]
+    }
+
+    fn as_str(&self) -> &str {
+        core::str::from_utf8(self.as_bytes()).expect("endpoint display text is ASCII")
     }
 }
 

@@ -22,7 +22,8 @@ pub enum ErrorKind {
     UnbracketedIpv6 = 4,
     /// Nothing before the `:`.
     MissingHost = 5,
-    /// The host's last label is all digits, but the host is not a strict dotted quad.
+    /// The host's last label is numeric (decimal digits, or `0x` and hex digits), but the host
+    /// is not a strict dotted quad.
     InvalidIpv4 = 6,
     /// The bracketed host is not an RFC 4291 IPv6 address, or the `]` is missing.
     InvalidIpv6 = 7,
@@ -30,7 +31,8 @@ pub enum ErrorKind {
     InvalidDnsName = 8,
     /// The port is not a decimal number in 1..=65535 without sign or leading zeros.
     InvalidPort = 9,
-    /// Bytes follow a complete port.
+    /// Bytes follow a complete port (or, for [`Host::parse`](crate::Host::parse), a closing
+    /// bracket).
     TrailingBytes = 10,
     /// The mailbox region is shorter than its header or than the length it declares.
     MailboxTruncated = 11,
@@ -88,7 +90,7 @@ impl ErrorKind {
             ErrorKind::InvalidPort => {
                 "invalid port (expected 1-65535 without sign or leading zeros)"
             }
-            ErrorKind::TrailingBytes => "unexpected bytes after the port",
+            ErrorKind::TrailingBytes => "unexpected trailing bytes",
             ErrorKind::MailboxTruncated => "mailbox truncated",
             ErrorKind::MailboxEmpty => "mailbox empty (no endpoint written)",
             ErrorKind::MailboxLengthOutOfRange => "mailbox length above 255",
@@ -102,7 +104,7 @@ impl ErrorKind {
             ErrorKind::Empty | ErrorKind::MissingPort => "; write HOST:PORT, e.g. 10.42.0.12:8081",
             ErrorKind::UnbracketedIpv6 => "; write e.g. [fd00::1]:8081",
             ErrorKind::InvalidIpv4 => {
-                "; a host whose last label is all digits must be a dotted quad with octets 0-255 and no leading zeros"
+                "; a host whose last label is a number must be a dotted quad with octets 0-255 and no leading zeros"
             }
             ErrorKind::MailboxEmpty | ErrorKind::MailboxTruncated => {
                 "; check that the Renode script writes the mailbox at the address the firmware reads"
@@ -118,49 +120,75 @@ impl fmt::Display for ErrorKind {
     }
 }
 
-/// Up to 64 bytes of the offending input, kept inline so errors need no allocation.
+/// Up to 64 bytes of the offending input around where the problem is, kept inline so errors
+/// need no allocation.
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Snippet {
     bytes: [u8; Snippet::CAPACITY],
     len: u8,
-    truncated: bool,
+    start: u8,
+    truncated_end: bool,
 }
 
 impl Snippet {
     /// Number of input bytes kept.
     pub const CAPACITY: usize = 64;
 
+    /// The first [`CAPACITY`](Snippet::CAPACITY) bytes of `input`.
     pub(crate) fn new(input: &[u8]) -> Snippet {
-        let len = input.len().min(Snippet::CAPACITY);
+        Snippet::around(input, 0)
+    }
+
+    /// A window of `input` that shows the byte at `offset` (the whole input if it fits).
+    pub(crate) fn around(input: &[u8], offset: usize) -> Snippet {
+        let start = if input.len() <= Snippet::CAPACITY {
+            0
+        } else {
+            offset
+                .saturating_sub(Snippet::CAPACITY / 2)
+                .min(input.len() - Snippet::CAPACITY)
+                .min(usize::from(u8::MAX))
+        };
+        let window = &input[start..input.len().min(start + Snippet::CAPACITY)];
         let mut bytes = [0; Snippet::CAPACITY];
-        bytes[..len].copy_from_slice(&input[..len]);
+        bytes[..window.len()].copy_from_slice(window);
         Snippet {
             bytes,
-            // `len` is at most CAPACITY (64), which fits in a u8.
-            len: len as u8,
-            truncated: input.len() > Snippet::CAPACITY,
+            // At most CAPACITY (64) bytes, and start is capped at 255 above.
+            len: window.len() as u8,
+            start: start as u8,
+            truncated_end: start + window.len() < input.len(),
         }
     }
 
-    /// The kept bytes: the first [`CAPACITY`](Snippet::CAPACITY) bytes of the input.
+    /// The kept bytes: up to [`CAPACITY`](Snippet::CAPACITY) bytes of the input, starting at
+    /// [`start`](Snippet::start).
     pub fn as_bytes(&self) -> &[u8] {
         &self.bytes[..usize::from(self.len)]
     }
 
-    /// Whether the input was longer than what is kept.
+    /// Offset in the input of the first kept byte.
+    pub fn start(&self) -> usize {
+        usize::from(self.start)
+    }
+
+    /// Whether bytes of the input were left out, before or after the kept window.
     pub fn is_truncated(&self) -> bool {
-        self.truncated
+        self.start > 0 || self.truncated_end
     }
 }
 
-/// Quoted, with non-printable bytes escaped (`\x00`) and `...` when truncated.
+/// Quoted, with non-printable bytes escaped (`\x00`) and `...` where bytes were left out.
 impl fmt::Display for Snippet {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "\"{}", self.as_bytes().escape_ascii())?;
-        if self.truncated {
-            f.write_str("...")?;
-        }
-        f.write_str("\"")
+        let dots = |left_out: bool| if left_out { "..." } else { "" };
+        write!(
+            f,
+            "\"{}{}{}\"",
+            dots(self.start > 0),
+            self.as_bytes().escape_ascii(),
+            dots(self.truncated_end)
+        )
     }
 }
 
@@ -170,17 +198,19 @@ impl fmt::Debug for Snippet {
     }
 }
 
-/// Endpoint text that does not follow the grammar of `docs/endpoint.md`.
+/// Endpoint text (or a host, DNS name or gateway address) that does not follow the grammar of
+/// `docs/endpoint.md`.
 ///
 /// Carries the [`ErrorKind`], the byte offset into the input where the problem was found, and
-/// the first 64 bytes of the input. Displays as
+/// up to 64 bytes of the input around it. Displays as
 /// `invalid endpoint "10.42.0.12:80801": invalid port (...) at byte 11`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, thiserror::Error)]
-#[error("invalid endpoint {input}: {kind} at byte {offset}{hint}", hint = kind.hint())]
+#[error("invalid {what} {input}: {kind} at byte {offset}{hint}", hint = kind.hint())]
 pub struct ParseError {
     kind: ErrorKind,
     offset: usize,
     input: Snippet,
+    what: &'static str,
 }
 
 impl ParseError {
@@ -188,7 +218,8 @@ impl ParseError {
         ParseError {
             kind,
             offset,
-            input: Snippet::new(input),
+            input: Snippet::around(input, offset),
+            what: "endpoint",
         }
     }
 
@@ -203,17 +234,23 @@ impl ParseError {
         self.offset
     }
 
-    /// The start of the rejected input.
+    /// The rejected input, or the part of it around [`offset`](ParseError::offset).
     pub fn input(&self) -> &Snippet {
         &self.input
     }
 
-    /// The same error with its offset moved by `by` bytes and `input` as the text shown, for
-    /// errors found in a part of a larger string.
-    pub(crate) fn within(self, by: usize, input: &[u8]) -> ParseError {
+    /// The same error describing what was parsed ("host", "DNS name") in its message.
+    pub(crate) fn of(self, what: &'static str) -> ParseError {
+        ParseError { what, ..self }
+    }
+
+    /// The same error found at `by` bytes into `input`, a larger string described as `what`.
+    pub(crate) fn within(self, by: usize, input: &[u8], what: &'static str) -> ParseError {
+        let offset = self.offset + by;
         ParseError {
-            offset: self.offset + by,
-            input: Snippet::new(input),
+            offset,
+            input: Snippet::around(input, offset),
+            what,
             ..self
         }
     }
@@ -312,10 +349,10 @@ pub enum EncodeError {
         /// The image length in bytes.
         len: usize,
     },
-    /// The output buffer is too small for the image.
-    #[error("buffer of {available} bytes is too small for the {needed}-byte mailbox image")]
+    /// The output buffer is too small for what is written into it.
+    #[error("buffer of {available} bytes is too small; {needed} bytes are needed")]
     BufferTooSmall {
-        /// Bytes the image needs.
+        /// Bytes needed.
         needed: usize,
         /// Bytes the buffer has.
         available: usize,
@@ -344,8 +381,16 @@ pub enum ResolveError {
         input: Snippet,
     },
     /// The host or port is invalid; the offset is into the configured address.
-    #[error("gateway address: {0}")]
+    #[error("{0}")]
     Address(#[source] ParseError),
+    /// The device endpoint's text would be longer than 255 bytes.
+    #[error(
+        "device endpoint would be {len} bytes, above the maximum of 255; use a shorter host name"
+    )]
+    TooLong {
+        /// Length of the endpoint text.
+        len: usize,
+    },
     /// The TLS port to put on the endpoint is 0.
     #[error("device TLS port is 0; use a port in 1-65535 (the default is 8081)")]
     PortZero,

@@ -7,7 +7,7 @@
 //! ([`MemoryImage`]), and the pure part of turning the gateway's configured address into the
 //! endpoint devices dial ([`resolve`](mod@resolve)). The firmware's C parser
 //! (`zephyr-app/src/wasmbed_endpoint.c`) implements the same grammar with the same error kinds
-//! and offsets; differential tests prove the two agree. The contract is written down in
+//! and offsets; differential tests and fuzzing check that the two agree. The contract is written down in
 //! `docs/endpoint.md`.
 //!
 //! # Example
@@ -36,8 +36,8 @@
 //! The crate is `no_std` and allocation-free at its core: endpoints, DNS names, images and
 //! errors are stored inline.
 //!
-//! * `alloc`: [`MemoryImage::sysbus_script`], the lines as one `String`.
-//! * `std` (default, implies `alloc`): [`std::net::ToSocketAddrs`] for [`Endpoint`], resolving
+//! * `alloc`: `MemoryImage::sysbus_script`, the lines as one `String`.
+//! * `std` (default, implies `alloc`): `std::net::ToSocketAddrs` for [`Endpoint`], resolving
 //!   DNS names through the operating system.
 #![no_std]
 #![forbid(unsafe_code)]

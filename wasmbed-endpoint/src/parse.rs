@@ -106,15 +106,29 @@ pub(crate) fn unbracketed_host(host: Input<'_>) -> Result<Host, Failure> {
     if host.is_empty() {
         return Err(Failure::at(ErrorKind::MissingHost, 0));
     }
-    let without_dot = host.strip_suffix(b".").unwrap_or(host);
-    let last_label = without_dot
-        .rsplit(|&b| b == b'.')
-        .next()
-        .unwrap_or(without_dot);
-    if !last_label.is_empty() && last_label.iter().all(u8::is_ascii_digit) {
+    if ends_in_number(host) {
         ipv4(host).map(Host::Ipv4)
     } else {
         dns_name(host).map(Host::Dns)
+    }
+}
+
+/// The WHATWG URL standard's "ends in a number" test: the last label (ignoring one final `.`)
+/// is decimal digits, or `0x`/`0X` followed by hex digits. Such a host is an IPv4 address or
+/// invalid, never a DNS name: resolvers such as glibc's `inet_aton` read `0x7f000001` and
+/// `10.1` as addresses, so letting them through as names would hide loopback hosts.
+fn ends_in_number(host: Input<'_>) -> bool {
+    let without_dot = host.strip_suffix(b".").unwrap_or(host);
+    let last = without_dot
+        .rsplit(|&b| b == b'.')
+        .next()
+        .unwrap_or(without_dot);
+    match last
+        .strip_prefix(b"0x")
+        .or_else(|| last.strip_prefix(b"0X"))
+    {
+        Some(hex) => hex.iter().all(u8::is_ascii_hexdigit),
+        None => !last.is_empty() && last.iter().all(u8::is_ascii_digit),
     }
 }
 

@@ -15,8 +15,9 @@
 //! decide, and [`DeviceEndpoint::with_host`] applies its decision.
 
 use crate::endpoint::{Endpoint, Host};
-use crate::error::{ErrorKind, ParseError, ResolveError, Snippet};
+use crate::error::{EncodeError, ErrorKind, ParseError, ResolveError, Snippet};
 use crate::layout::{DEFAULT_TLS_PORT, MAX_LEN};
+use crate::parse;
 
 /// Where a device-facing host points, as far as the text alone tells.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -74,10 +75,22 @@ impl DeviceEndpoint {
     }
 
     /// The same port on another host, such as the pod IP the caller found.
-    pub fn with_host(self, host: Host) -> DeviceEndpoint {
-        DeviceEndpoint {
-            scope: HostScope::of(&host),
-            endpoint: Endpoint::new(host, self.endpoint.port),
+    ///
+    /// # Errors
+    ///
+    /// [`ResolveError::TooLong`] when the endpoint text would exceed 255 bytes (a DNS name of
+    /// more than about 248 bytes).
+    pub fn with_host(self, host: Host) -> Result<DeviceEndpoint, ResolveError> {
+        DeviceEndpoint::new(Endpoint::new(host, self.endpoint.port))
+    }
+
+    fn new(endpoint: Endpoint) -> Result<DeviceEndpoint, ResolveError> {
+        match endpoint.encode_into(&mut [0; MAX_LEN]) {
+            Err(EncodeError::TooLong { len }) => Err(ResolveError::TooLong { len }),
+            _ => Ok(DeviceEndpoint {
+                scope: HostScope::of(&endpoint.host),
+                endpoint,
+            }),
         }
     }
 }
@@ -85,16 +98,19 @@ impl DeviceEndpoint {
 /// Resolves a configured gateway address or URL to the endpoint devices dial on `tls_port`.
 ///
 /// Accepts `http://` or `https://` URLs (scheme in any case, with optional port, path, query
-/// and fragment, all dropped) and bare `host` or `host:port` (IPv6 in brackets). The host is
+/// and fragment, all dropped) and bare `host` or `host:port` (IPv6 in brackets; a path is
+/// dropped there too). Text before
+/// `://` counts as a scheme only if it is one by RFC 3986 section 3.1. The host is
 /// checked with the endpoint grammar; any port given must itself be valid, then `tls_port`
 /// replaces it.
 ///
 /// # Errors
 ///
 /// [`ResolveError::Empty`], [`ResolveError::UnsupportedScheme`], [`ResolveError::UserInfo`],
-/// [`ResolveError::PortZero`] when `tls_port` is 0, and [`ResolveError::Address`] with a
-/// [`ParseError`] whose offset is into `configured` (including
-/// [`ErrorKind::TooLong`] when the resulting endpoint text would exceed 255 bytes).
+/// [`ResolveError::PortZero`] when `tls_port` is 0, [`ResolveError::Address`] with a
+/// [`ParseError`] whose offset is into `configured` (an IPv6 address without brackets is
+/// [`ErrorKind::UnbracketedIpv6`], with or without a port), and [`ResolveError::TooLong`] when
+/// the resulting endpoint text would exceed 255 bytes.
 ///
 /// # Examples
 ///
@@ -107,7 +123,7 @@ impl DeviceEndpoint {
 ///
 /// let local = resolve("http://localhost:8080", 8081)?;
 /// assert!(local.needs_routable_address());
-/// let routed = local.with_host("10.42.0.12".parse()?);
+/// let routed = local.with_host("10.42.0.12".parse()?)?;
 /// assert_eq!(routed.endpoint().to_string(), "10.42.0.12:8081");
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
@@ -119,44 +135,38 @@ pub fn resolve(configured: &str, tls_port: u16) -> Result<DeviceEndpoint, Resolv
     if tls_port == 0 {
         return Err(ResolveError::PortZero);
     }
-    let (authority_start, authority) = match configured.split_once("://") {
-        Some((scheme, rest)) => {
+    let (authority_start, authority) = match scheme(configured) {
+        Some(scheme) => {
             if !scheme.eq_ignore_ascii_case("http") && !scheme.eq_ignore_ascii_case("https") {
                 return Err(ResolveError::UnsupportedScheme {
                     scheme: Snippet::new(scheme.as_bytes()),
                 });
             }
-            let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-            (scheme.len() + 3, &rest.as_bytes()[..end])
+            (scheme.len() + 3, &configured[scheme.len() + 3..])
         }
-        None => (0, input),
+        None => (0, configured),
     };
+    let authority =
+        &authority.as_bytes()[..authority.find(['/', '?', '#']).unwrap_or(authority.len())];
     if authority.contains(&b'@') {
         return Err(ResolveError::UserInfo {
             input: Snippet::new(input),
         });
     }
     let fail = |kind, offset| {
-        ResolveError::Address(ParseError::new(kind, authority_start + offset, input))
+        ResolveError::Address(ParseError::new(kind, authority_start + offset, input).of(WHAT))
     };
-    let in_input = |e: ParseError| ResolveError::Address(e.within(authority_start, input));
-    let host = if has_port(authority) {
-        Endpoint::parse_bytes(authority).map_err(in_input)?.host
-    } else if !authority.starts_with(b"[") && authority.contains(&b':') {
-        // Host::parse would take a bare IPv6 address, but in an authority it is ambiguous.
-        return Err(fail(ErrorKind::UnbracketedIpv6, 0));
-    } else {
-        Host::parse_bytes(authority).map_err(in_input)?
-    };
-    let endpoint = Endpoint::new(host, tls_port);
-    if let Err(crate::EncodeError::TooLong { .. }) = endpoint.encode_into(&mut [0; MAX_LEN]) {
-        return Err(fail(ErrorKind::TooLong, authority.len()));
+    let (host, port_start) = split_authority(authority).map_err(|(kind, at)| fail(kind, at))?;
+    let host = Host::parse_bytes(host)
+        .map_err(|e| ResolveError::Address(e.within(authority_start, input, WHAT)))?;
+    if let Some(at) = port_start {
+        parse::port(&authority[at..]).map_err(|f| fail(f.kind, at + f.offset))?;
     }
-    Ok(DeviceEndpoint {
-        scope: HostScope::of(&host),
-        endpoint,
-    })
+    DeviceEndpoint::new(Endpoint::new(host, tls_port))
 }
+
+/// How [`ParseError`]s from [`resolve`] describe their input.
+const WHAT: &str = "gateway address";
 
 /// Resolves with the default TLS port, [`DEFAULT_TLS_PORT`] (8081).
 ///
@@ -167,10 +177,36 @@ pub fn resolve_default(configured: &str) -> Result<DeviceEndpoint, ResolveError>
     resolve(configured, DEFAULT_TLS_PORT)
 }
 
-/// Whether an authority carries a port: `]:` after a bracketed host, or exactly one `:`.
-fn has_port(authority: &[u8]) -> bool {
+/// The scheme of `configured` if it starts with an RFC 3986 section 3.1 scheme and `://`.
+fn scheme(configured: &str) -> Option<&str> {
+    let (scheme, _) = configured.split_once("://")?;
+    let mut bytes = scheme.bytes();
+    let valid = bytes.next().is_some_and(|b| b.is_ascii_alphabetic())
+        && bytes.all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.'));
+    valid.then_some(scheme)
+}
+
+/// The host text of an authority and where its port starts, if it has one.
+type HostAndPort<'a> = (&'a [u8], Option<usize>);
+
+/// Splits `host[:port]` (IPv6 in brackets) into the host text and where the port starts.
+fn split_authority(authority: &[u8]) -> Result<HostAndPort<'_>, (ErrorKind, usize)> {
     if authority.starts_with(b"[") {
-        return authority.windows(2).any(|w| w == b"]:");
+        let close = authority
+            .iter()
+            .position(|&b| b == b']')
+            .ok_or((ErrorKind::InvalidIpv6, 0))?;
+        return match authority.get(close + 1) {
+            None => Ok((authority, None)),
+            Some(b':') => Ok((&authority[..=close], Some(close + 2))),
+            Some(_) => Err((ErrorKind::TrailingBytes, close + 1)),
+        };
     }
-    authority.iter().filter(|&&b| b == b':').count() == 1
+    let mut colons = authority.iter().enumerate().filter(|&(_, &b)| b == b':');
+    match (colons.next(), colons.next()) {
+        (None, _) => Ok((authority, None)),
+        (Some((at, _)), None) => Ok((&authority[..at], Some(at + 1))),
+        // A bare IPv6 address, with or without a port: ambiguous, so refused.
+        (Some(_), Some(_)) => Err((ErrorKind::UnbracketedIpv6, 0)),
+    }
 }

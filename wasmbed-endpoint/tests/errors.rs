@@ -38,6 +38,34 @@ fn parse_error_display() {
 }
 
 #[test]
+fn errors_show_the_offending_byte_and_what_was_parsed() {
+    let text = format!("{}_:1", "a".repeat(70));
+    let e = text.parse::<Endpoint>().unwrap_err();
+    assert_eq!((e.kind(), e.offset()), (ErrorKind::InvalidDnsName, 70));
+    assert_eq!(e.input().start(), 9);
+    assert_eq!(e.input().as_bytes().len(), 64);
+    assert!(e.input().is_truncated());
+    assert_eq!(
+        e.to_string(),
+        format!(
+            "invalid endpoint \"...{}_:1\": invalid DNS name at byte 70",
+            "a".repeat(61)
+        )
+    );
+
+    let e = wasmbed_endpoint::Host::parse("[fd00::1]x").unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "invalid host \"[fd00::1]x\": unexpected trailing bytes at byte 9"
+    );
+    let e = wasmbed_endpoint::DnsName::parse("10.0.0.1").unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "invalid DNS name \"10.0.0.1\": invalid DNS name at byte 0"
+    );
+}
+
+#[test]
 fn decode_error_display() {
     assert_eq!(
         MemoryImage::decode(&[0, 0, 0, 0]).unwrap_err().to_string(),

@@ -1,4 +1,5 @@
 //! `Host` and `DnsName` on their own, and conversions to and from socket addresses.
+#![cfg(feature = "std")]
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, ToSocketAddrs};
 
@@ -116,5 +117,26 @@ fn socket_addresses() {
     assert_eq!(
         Host::from(IpAddr::V4(Ipv4Addr::LOCALHOST)).to_string(),
         "127.0.0.1"
+    );
+}
+
+#[test]
+fn conversions_and_formatting() {
+    let endpoint = Endpoint::from((Ipv4Addr::new(10, 42, 0, 12), 8081));
+    assert_eq!(endpoint.to_string(), "10.42.0.12:8081");
+    assert_eq!(
+        Endpoint::from((IpAddr::V6(Ipv6Addr::LOCALHOST), 1)).to_string(),
+        "[::1]:1"
+    );
+    let name = DnsName::try_from("gw").unwrap();
+    assert_eq!(Endpoint::from((name, 8081)).to_string(), "gw:8081");
+    assert_eq!(name.as_ref(), "gw");
+    assert_eq!(Host::try_from("gw").unwrap(), Host::Dns(name));
+    // Width and alignment work for every host kind, as for str.
+    assert_eq!(format!("{:>6}|", Host::Dns(name)), "    gw|");
+    assert_eq!(format!("{:<12}|", endpoint), "10.42.0.12:8081|");
+    assert_eq!(
+        format!("{:>10}|", "gw:1".parse::<Endpoint>().unwrap()),
+        "      gw:1|"
     );
 }

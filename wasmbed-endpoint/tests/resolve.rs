@@ -11,6 +11,8 @@ fn resolves_configured_addresses() {
         ("10.42.0.12:8080", "10.42.0.12:8081", HostScope::Other),
         ("[::1]:8080", "[::1]:8081", HostScope::Loopback),
         ("gw", "gw:8081", HostScope::Other),
+        ("gw:8080/?next=http://x", "gw:8081", HostScope::Other),
+        ("gw/health", "gw:8081", HostScope::Other),
         (
             "HTTPS://Gw.Example.:8443/api/v1?x=1#top",
             "Gw.Example.:8081",
@@ -54,7 +56,7 @@ fn resolves_configured_addresses() {
 fn custom_port_and_substitution() {
     let device = resolve("http://localhost:8080", 9443).unwrap();
     assert_eq!(device.endpoint().to_string(), "localhost:9443");
-    let routed = device.with_host("10.42.0.12".parse().unwrap());
+    let routed = device.with_host("10.42.0.12".parse().unwrap()).unwrap();
     assert_eq!(routed.endpoint().to_string(), "10.42.0.12:9443");
     assert!(!routed.needs_routable_address());
 }
@@ -77,17 +79,34 @@ fn rejects_what_it_cannot_read() {
     assert_eq!(parse("[fd00::1"), (ErrorKind::InvalidIpv6, 0));
     assert_eq!(parse("[fd00::g]"), (ErrorKind::InvalidIpv6, 1));
     assert_eq!(parse("[::1]x"), (ErrorKind::TrailingBytes, 5));
-    assert_eq!(parse("gw/path"), (ErrorKind::InvalidDnsName, 2));
+    assert_eq!(parse("gw:80x/path"), (ErrorKind::TrailingBytes, 5));
     assert_eq!(parse(" gw"), (ErrorKind::InvalidDnsName, 0));
     assert_eq!(parse("gw\n"), (ErrorKind::InvalidDnsName, 2));
-    let long = format!(
+    assert_eq!(
+        parse("http://gw:8080:9090"),
+        (ErrorKind::UnbracketedIpv6, 7)
+    );
+    assert_eq!(parse("0x7f000001:8080"), (ErrorKind::InvalidIpv4, 0));
+
+    // The length limit applies to the device endpoint, not to the configured text.
+    let name = format!(
         "{}.{}.{}.{}",
         "a".repeat(63),
         "b".repeat(63),
         "c".repeat(63),
-        "d".repeat(61)
+        "d".repeat(56)
     );
-    assert_eq!(parse(&long), (ErrorKind::TooLong, 253));
+    let device = resolve_default(&format!("http://{name}:65535/")).unwrap();
+    assert_eq!(device.endpoint().to_string().len(), 253);
+    let long = format!("{name}xyz");
+    assert_eq!(
+        resolve_default(&long),
+        Err(ResolveError::TooLong { len: 256 })
+    );
+    assert_eq!(
+        device.with_host(long.parse().unwrap()),
+        Err(ResolveError::TooLong { len: 256 })
+    );
 
     assert_eq!(resolve_default(""), Err(ResolveError::Empty));
     assert_eq!(resolve("gw", 0), Err(ResolveError::PortZero));
@@ -110,8 +129,8 @@ fn error_messages_say_what_and_where() {
     let e = resolve_default("https://10.42.0.256:8080").unwrap_err();
     assert_eq!(
         e.to_string(),
-        "gateway address: invalid endpoint \"https://10.42.0.256:8080\": invalid IPv4 address at byte 16; \
-         a host whose last label is all digits must be a dotted quad with octets 0-255 and no leading zeros"
+        "invalid gateway address \"https://10.42.0.256:8080\": invalid IPv4 address at byte 16; \
+         a host whose last label is a number must be a dotted quad with octets 0-255 and no leading zeros"
     );
     let e = resolve_default("ftp://gw").unwrap_err();
     assert_eq!(

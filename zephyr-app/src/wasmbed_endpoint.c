@@ -275,7 +275,10 @@ static int check_dns(const uint8_t *s, size_t end, size_t *off)
 	return 0;
 }
 
-/* Decides IPv4 against DNS by the last label of the host without one final '.'. */
+/*
+ * Decides IPv4 against DNS by the last label of the host without one final '.'. A hex label
+ * counts as numeric because resolvers such as glibc's inet_aton read "0x7f000001" as 127.0.0.1.
+ */
 static int last_label_is_numeric(const uint8_t *s, size_t end)
 {
 	size_t t_end = end;
@@ -290,6 +293,15 @@ static int last_label_is_numeric(const uint8_t *s, size_t end)
 	}
 	if (start == t_end) {
 		return 0;
+	}
+	/* WHATWG URL "ends in a number": decimal digits, or "0x"/"0X" and hex digits. */
+	if (t_end - start >= 2 && s[start] == '0' && (s[start + 1] == 'x' || s[start + 1] == 'X')) {
+		for (size_t i = start + 2; i < t_end; i++) {
+			if (hex_value(s[i]) < 0) {
+				return 0;
+			}
+		}
+		return 1;
 	}
 	for (size_t i = start; i < t_end; i++) {
 		if (!is_digit(s[i])) {
@@ -482,7 +494,7 @@ int wasmbed_mailbox_read(const uint8_t *mem, size_t mem_len, struct wasmbed_endp
 const char *wasmbed_endpoint_strerror(int err)
 {
 	static const char *const messages[] = {
-		"unknown error",
+		"success",
 		"empty endpoint",
 		"endpoint longer than 255 bytes",
 		"missing ':' and port",
@@ -492,7 +504,7 @@ const char *wasmbed_endpoint_strerror(int err)
 		"invalid IPv6 address",
 		"invalid DNS name",
 		"invalid port (expected 1-65535 without sign or leading zeros)",
-		"unexpected bytes after the port",
+		"unexpected trailing bytes",
 		"mailbox truncated",
 		"mailbox empty (no endpoint written)",
 		"mailbox length above 255",
@@ -502,7 +514,7 @@ const char *wasmbed_endpoint_strerror(int err)
 
 	/* Range-check before negating so that INT_MIN is never negated. */
 	if (err <= -count || err >= count) {
-		return messages[0];
+		return "unknown error";
 	}
 	if (err < 0) {
 		err = -err;

@@ -56,7 +56,8 @@ enum wasmbed_endpoint_error {
 	WASMBED_ENDPOINT_EUNBRACKETED_IPV6 = 4,
 	/** Nothing before the ':'. */
 	WASMBED_ENDPOINT_EMISSING_HOST = 5,
-	/** The host's last label is all digits but the host is not a strict dotted quad. */
+	/** The host's last label is numeric (digits, or 0x and hex) but the host is not a strict
+	 *  dotted quad. */
 	WASMBED_ENDPOINT_EINVALID_IPV4 = 6,
 	/** The bracketed host is not an IPv6 address, or the ']' is missing. */
 	WASMBED_ENDPOINT_EINVALID_IPV6 = 7,
@@ -103,7 +104,9 @@ struct wasmbed_endpoint {
 	size_t host_len;
 	/**
 	 * Host as written in the endpoint, without brackets, NUL-terminated: the string to
-	 * resolve or pass to inet_pton, and the TLS_HOSTNAME (SNI) value.
+	 * resolve or pass to inet_pton. A DNS name keeps a final '.' if it was written; drop it
+	 * before using the name as TLS_HOSTNAME (SNI and certificate name checks expect none,
+	 * RFC 6066 section 3).
 	 */
 	char host[WASMBED_ENDPOINT_MAX_LEN + 1];
 	/** Length of text in bytes, 1..WASMBED_ENDPOINT_MAX_LEN. */
@@ -160,7 +163,8 @@ int wasmbed_mailbox_read(const uint8_t *mem, size_t mem_len, struct wasmbed_endp
  *
  * @param err A return value of this module (negative), or its absolute value.
  *
- * @return A static NUL-terminated string; "unknown error" for values this module never returns.
+ * @return A static NUL-terminated string: "success" for 0, "unknown error" for values this
+ *         module never returns.
  */
 const char *wasmbed_endpoint_strerror(int err);
 

@@ -28,12 +28,7 @@ pub fn dns_name() -> impl Strategy<Value = String> {
             let mut name = labels.join(".");
             name.truncate(200);
             // Truncating may leave a '-' or '.' at the end, or an all-digit last label.
-            while name.ends_with(['-', '.'])
-                || name
-                    .rsplit('.')
-                    .next()
-                    .is_some_and(|l| l.bytes().all(|b| b.is_ascii_digit()))
-            {
+            while name.ends_with(['-', '.']) || name.rsplit('.').next().is_some_and(is_number) {
                 name.pop();
                 if name.is_empty() {
                     name.push('x');
@@ -44,6 +39,17 @@ pub fn dns_name() -> impl Strategy<Value = String> {
             }
             name
         })
+}
+
+/// Whether a label is a number in the grammar's sense: digits, or `0x`/`0X` and hex digits.
+pub fn is_number(label: &str) -> bool {
+    match label
+        .strip_prefix("0x")
+        .or_else(|| label.strip_prefix("0X"))
+    {
+        Some(hex) => hex.bytes().all(|b| b.is_ascii_hexdigit()),
+        None => !label.is_empty() && label.bytes().all(|b| b.is_ascii_digit()),
+    }
 }
 
 /// Text of a valid endpoint: `ipv4:port`, `[ipv6]:port` (any text form) or `dns:port`.
@@ -123,8 +129,24 @@ fn piece() -> impl Strategy<Value = String> {
         .prop_map(String::from),
         // Labels: valid, empty-making, edge lengths 63/64, hyphens, underscores.
         label(),
-        select(&["-", "a-", "-a", "a_b", "xn--p1ai", "localhost", "A", "z9"][..])
-            .prop_map(String::from),
+        select(
+            &[
+                "-",
+                "a-",
+                "-a",
+                "a_b",
+                "xn--p1ai",
+                "localhost",
+                "A",
+                "z9",
+                "0x",
+                "0x7f",
+                "0XfF",
+                "0xg",
+                "0x0x"
+            ][..]
+        )
+        .prop_map(String::from),
         (62usize..=65).prop_map(|n| "a".repeat(n)),
         // IPv6 groups and whole addresses.
         select(&["ffff", "FFFF", "0", "12345", "fe80", "g", "0db8", "1"][..])
@@ -139,7 +161,7 @@ fn piece() -> impl Strategy<Value = String> {
 /// Decimal octets around every limit, valid and not.
 const OCTETS: &[&str] = &[
     "0", "1", "9", "10", "99", "100", "199", "249", "255", "256", "260", "300", "999", "01", "00",
-    "001", "0255", "1a", "",
+    "001", "0255", "1a", "", "0x7f", "0X1", "0x",
 ];
 
 /// A dotted quad that is often wrong: 3-5 parts from [`OCTETS`].

@@ -3,9 +3,10 @@
 //! `build.rs` compiles `zephyr-app/src/wasmbed_endpoint.c` with the firmware's warning flags
 //! (`-std=c99 -Wall -Wextra -Werror -pedantic ...`). [`parse`] and [`mailbox_read`] call it
 //! with exact-length copies of their input, so a C read past the end is a heap overflow that
-//! AddressSanitizer (the fuzz targets) reports. The tests in `tests/` run the C and
-//! `wasmbed-endpoint` on the same inputs and require the same verdict, error kind, offset, host
-//! and port. This crate is the project's only `unsafe` code.
+//! AddressSanitizer (the fuzz targets, and CI's sanitizer run) reports. [`compare`] runs the C
+//! and `wasmbed-endpoint` on the same input and requires the same verdict, error kind, offset,
+//! host and port; the tests in `tests/` and the fuzz targets use it. This crate is the
+//! project's only `unsafe` code.
 //!
 //! # Example
 //!
@@ -20,6 +21,8 @@
 //! ```
 
 use std::ffi::{CStr, c_char, c_int};
+
+pub mod compare;
 
 /// Raw declarations of `zephyr-app/src/wasmbed_endpoint.h`.
 pub mod ffi {
