@@ -2,7 +2,7 @@
 //!
 //! Both sides must give the same verdict; on success the same host kind, address bytes, port,
 //! DNS name, and C's host and text must be the input's own bytes; on failure the same
-//! [`ErrorKind`] and offset. C must also keep its header's contract ([`Contract`]).
+//! [`ErrorKind`] and offset. C must also keep its header's contract ([`Contract`](crate::Contract)).
 
 use wasmbed_endpoint::{Endpoint, ErrorKind, Host, MemoryImage};
 
