@@ -1,0 +1,213 @@
+//! Error types: one per operation family.
+
+use std::io;
+use std::path::PathBuf;
+use std::time::SystemTime;
+
+use crate::pki::KeyAlgorithm;
+
+/// Generating or saving certificates failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum PkiError {
+    /// The algorithm cannot be used where devices are involved: mbedTLS cannot parse Ed25519
+    /// certificates.
+    #[error(
+        "{algorithm} cannot be used for a device-facing certificate (mbedTLS cannot parse it); \
+         use ECDSA P-256, or set allow_non_device for tools that never talk to devices"
+    )]
+    NotForDevices {
+        /// The refused algorithm.
+        algorithm: KeyAlgorithm,
+    },
+    /// A gateway certificate needs at least one name or address.
+    #[error("a gateway certificate needs at least one DNS name or IP address")]
+    NoNames,
+    /// The device id is not 1-64 bytes of `[A-Za-z0-9._-]`.
+    #[error("invalid device id {id:?}: use 1-64 characters from A-Z a-z 0-9 . _ -")]
+    InvalidDeviceId {
+        /// The rejected id.
+        id: String,
+    },
+    /// `not_after` is not later than `not_before`, or a time is outside what X.509 can encode.
+    #[error("invalid validity window: {reason}")]
+    InvalidValidity {
+        /// What is wrong.
+        reason: &'static str,
+    },
+    /// rcgen could not build or sign the certificate.
+    #[error("certificate generation failed: {message}")]
+    Generation {
+        /// rcgen's description.
+        message: String,
+    },
+    /// The C symbol name for a header is not a C identifier.
+    #[error(
+        "invalid C identifier {symbol:?}: use letters, digits and _ and do not start with a digit"
+    )]
+    InvalidSymbol {
+        /// The rejected name.
+        symbol: String,
+    },
+    /// Writing a file failed.
+    #[error("cannot write {}: {source}", path.display())]
+    Write {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        #[source]
+        source: io::Error,
+    },
+}
+
+impl From<rcgen::Error> for PkiError {
+    fn from(e: rcgen::Error) -> PkiError {
+        PkiError::Generation {
+            message: e.to_string(),
+        }
+    }
+}
+
+/// Loading a certificate or key from PEM files failed; every variant names the file.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum LoadError {
+    /// The file does not exist.
+    #[error("{} does not exist", path.display())]
+    Missing {
+        /// The file.
+        path: PathBuf,
+    },
+    /// The file exists but cannot be read.
+    #[error("cannot read {}: {source}", path.display())]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        #[source]
+        source: io::Error,
+    },
+    /// The file holds no PEM sections at all (DER, or not a certificate file).
+    #[error("{} is not PEM: expected -----BEGIN ...----- sections", path.display())]
+    NotPem {
+        /// The file.
+        path: PathBuf,
+    },
+    /// The PEM is malformed.
+    #[error("{} has malformed PEM: {message}", path.display())]
+    BadPem {
+        /// The file.
+        path: PathBuf,
+        /// What the PEM parser reported.
+        message: String,
+    },
+    /// The file is PEM but holds no CERTIFICATE section.
+    #[error("{} holds no certificate (no -----BEGIN CERTIFICATE----- section)", path.display())]
+    NoCertificate {
+        /// The file.
+        path: PathBuf,
+    },
+    /// The file is PEM but holds no private key section.
+    #[error("{} holds no private key (expected PRIVATE KEY, EC PRIVATE KEY or RSA PRIVATE KEY)", path.display())]
+    NoKey {
+        /// The file.
+        path: PathBuf,
+    },
+    /// The certificate cannot be parsed as X.509.
+    #[error("{} holds a certificate that cannot be parsed: {message}", path.display())]
+    BadCertificate {
+        /// The file.
+        path: PathBuf,
+        /// What the parser reported.
+        message: String,
+    },
+    /// The key is of a kind the crypto provider cannot use.
+    #[error("{} holds a key that cannot be used: {message}", path.display())]
+    BadKey {
+        /// The file.
+        path: PathBuf,
+        /// What the provider reported.
+        message: String,
+    },
+    /// The private key does not belong to the certificate.
+    #[error("the key in {} does not match the certificate in {}", key.display(), certificate.display())]
+    KeyMismatch {
+        /// The certificate file.
+        certificate: PathBuf,
+        /// The key file.
+        key: PathBuf,
+    },
+    /// The certificate's `notAfter` is in the past.
+    #[error("the certificate in {} expired at {}", path.display(), crate::pki::rfc3339(*not_after))]
+    Expired {
+        /// The file.
+        path: PathBuf,
+        /// The certificate's `notAfter`.
+        not_after: SystemTime,
+    },
+    /// The certificate's `notBefore` is in the future.
+    #[error("the certificate in {} is not valid before {}", path.display(), crate::pki::rfc3339(*not_before))]
+    NotYetValid {
+        /// The file.
+        path: PathBuf,
+        /// The certificate's `notBefore`.
+        not_before: SystemTime,
+    },
+    /// The file is not a CA certificate (no `basicConstraints` with `cA` true).
+    #[error("the certificate in {} is not a CA certificate", path.display())]
+    NotCa {
+        /// The file.
+        path: PathBuf,
+    },
+}
+
+/// Building a rustls configuration failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// The Certificate handshake message does not fit one record a device can receive.
+    #[error(
+        "the gateway's Certificate message is {len} bytes, but a device with \
+         CONFIG_MBEDTLS_SSL_MAX_CONTENT_LEN={device_max_content_len} and records of at most \
+         {max_record_size} bytes can receive at most {fits}; use an ECDSA P-256 certificate, \
+         a shorter chain, or larger device buffers"
+    )]
+    CertificateTooLarge {
+        /// Size of the TLS 1.3 Certificate message in bytes.
+        len: usize,
+        /// The device's `CONFIG_MBEDTLS_SSL_MAX_CONTENT_LEN`.
+        device_max_content_len: usize,
+        /// The maximum record size configured.
+        max_record_size: usize,
+        /// The largest handshake message that fits one record.
+        fits: usize,
+    },
+    /// The maximum record size is outside what rustls allows or larger than the device buffer.
+    #[error(
+        "maximum record size {max_record_size} is out of range: it must be {min}..={max} bytes"
+    )]
+    RecordSizeOutOfRange {
+        /// The configured size.
+        max_record_size: usize,
+        /// The smallest allowed.
+        min: usize,
+        /// The largest allowed (the device buffer plus the record header, or 16389).
+        max: usize,
+    },
+    /// The identity's certificate chain is empty.
+    #[error("the certificate chain is empty")]
+    EmptyChain,
+    /// A CA certificate for verification could not be used.
+    #[error("cannot use the CA certificate for verification: {0}")]
+    BadRoot(#[source] rustls::Error),
+    /// rustls refused the configuration (for example a key that does not match its
+    /// certificate).
+    #[error("rustls refused the configuration: {0}")]
+    Rustls(#[from] rustls::Error),
+    /// The client certificate verifier could not be built.
+    #[error("cannot build the client certificate verifier: {0}")]
+    Verifier(#[from] rustls::server::VerifierBuilderError),
+    /// The server certificate verifier could not be built.
+    #[error("cannot build the server certificate verifier: {0}")]
+    ServerVerifier(rustls::server::VerifierBuilderError),
+}

@@ -1,0 +1,318 @@
+//! The gateway's rustls `ServerConfig`, and the certificate resolver that rotates it.
+
+use std::fmt;
+use std::path::Path;
+use std::sync::{Arc, RwLock};
+
+use rustls::RootCertStore;
+use rustls::pki_types::CertificateDer;
+use rustls::server::{
+    ClientHello, ResolvesServerCert, ServerConfig, ServerSessionMemoryCache, WebPkiClientVerifier,
+};
+use rustls::sign::CertifiedKey;
+
+use crate::error::{ConfigError, LoadError};
+use crate::pki::Identity;
+
+/// Zephyr's default `CONFIG_MBEDTLS_SSL_MAX_CONTENT_LEN`: the largest record plaintext a device
+/// receives.
+pub const DEFAULT_DEVICE_MAX_CONTENT_LEN: usize = 1500;
+
+/// Bytes of a TLS record header (RFC 8446 section 5.1: type, version, length).
+pub const RECORD_HEADER_LEN: usize = 5;
+
+/// Smallest and largest `max_fragment_size` rustls accepts (record header included).
+const RUSTLS_RECORD_SIZE: (usize, usize) = (32, 16_384 + RECORD_HEADER_LEN);
+
+/// Default number of TLS sessions kept for resumption by session id.
+pub const DEFAULT_SESSION_CACHE_SIZE: usize = 4096;
+
+/// Who must present a client certificate.
+#[derive(Debug, Clone, Default)]
+pub enum ClientAuth {
+    /// No client certificates are requested (dev mode and production without mTLS).
+    #[default]
+    None,
+    /// Clients may present a certificate signed by one of these device CAs; clients without one
+    /// are still accepted (a migration step towards mTLS).
+    Optional(Vec<CertificateDer<'static>>),
+    /// Every client must present a certificate signed by one of these device CAs (mTLS).
+    Required(Vec<CertificateDer<'static>>),
+}
+
+/// Choices for the gateway's [`ServerConfig`].
+///
+/// # Defaults
+///
+/// * `alpn`: empty (no ALPN negotiated; the gateway adds its protocol names)
+/// * `client_auth`: [`ClientAuth::None`]
+/// * `device_max_content_len`: `Some(1500)` ([`DEFAULT_DEVICE_MAX_CONTENT_LEN`])
+/// * `max_record_size`: `None`, meaning `device_max_content_len + 5`, or rustls' 16389 when
+///   `device_max_content_len` is `None`
+/// * `session_cache_size`: 4096 ([`DEFAULT_SESSION_CACHE_SIZE`]); session tickets are on too
+#[derive(Debug, Clone)]
+pub struct ServerOptions {
+    /// ALPN protocol names offered, most preferred first (RFC 7301).
+    pub alpn: Vec<Vec<u8>>,
+    /// Client certificate policy (mTLS).
+    pub client_auth: ClientAuth,
+    /// The devices' `CONFIG_MBEDTLS_SSL_MAX_CONTENT_LEN`: every record the gateway sends must
+    /// fit it, and the Certificate message must fit one record (older mbedTLS refuses a
+    /// handshake message split across records). `None` for non-device servers.
+    pub device_max_content_len: Option<usize>,
+    /// The largest TLS record the server sends, header included (rustls `max_fragment_size`).
+    pub max_record_size: Option<usize>,
+    /// Sessions kept for resumption by session id (TLS 1.2) and stateful tickets.
+    pub session_cache_size: usize,
+}
+
+impl Default for ServerOptions {
+    fn default() -> ServerOptions {
+        ServerOptions {
+            alpn: Vec::new(),
+            client_auth: ClientAuth::None,
+            device_max_content_len: Some(DEFAULT_DEVICE_MAX_CONTENT_LEN),
+            max_record_size: None,
+            session_cache_size: DEFAULT_SESSION_CACHE_SIZE,
+        }
+    }
+}
+
+impl ServerOptions {
+    /// The record size limit and, with a device limit, the largest handshake message that fits
+    /// one record.
+    fn record_limits(&self) -> Result<(Option<usize>, Option<usize>), ConfigError> {
+        let (min, rustls_max) = RUSTLS_RECORD_SIZE;
+        let max = self
+            .device_max_content_len
+            .map_or(rustls_max, |d| (d + RECORD_HEADER_LEN).min(rustls_max));
+        let size = self
+            .max_record_size
+            .or(self.device_max_content_len.map(|_| max));
+        if let Some(size) = size {
+            if !(min..=max).contains(&size) {
+                return Err(ConfigError::RecordSizeOutOfRange {
+                    max_record_size: size,
+                    min,
+                    max,
+                });
+            }
+        }
+        // rustls fragments plaintext into chunks of max_record_size - 5; TLS 1.3 adds one byte
+        // of inner content type inside the record, so keep one byte of room.
+        let fits = self
+            .device_max_content_len
+            .and(size)
+            .map(|size| size - RECORD_HEADER_LEN - 1);
+        Ok((size, fits))
+    }
+}
+
+/// Size in bytes of the TLS 1.3 Certificate handshake message carrying `chain`: 4-byte
+/// handshake header, 1-byte request context, 3-byte list length, and per certificate a 3-byte
+/// length, the DER and 2 bytes of (empty) extensions (RFC 8446 section 4.4.2). The TLS 1.2
+/// message (RFC 5246 section 7.4.2) is smaller by one byte plus two per certificate.
+pub fn certificate_message_len(chain: &[CertificateDer<'_>]) -> usize {
+    4 + 1 + 3 + chain.iter().map(|c| 3 + c.len() + 2).sum::<usize>()
+}
+
+/// Checks that `chain`'s Certificate message fits one record a device can receive.
+///
+/// Returns the message size in bytes.
+///
+/// # Errors
+///
+/// [`ConfigError::CertificateTooLarge`] when it does not fit, and
+/// [`ConfigError::RecordSizeOutOfRange`] for an impossible record size.
+pub fn check_certificate_fits(
+    chain: &[CertificateDer<'_>],
+    options: &ServerOptions,
+) -> Result<usize, ConfigError> {
+    let len = certificate_message_len(chain);
+    let (size, fits) = options.record_limits()?;
+    if let (Some(fits), Some(device), Some(size)) = (fits, options.device_max_content_len, size) {
+        if len > fits {
+            return Err(ConfigError::CertificateTooLarge {
+                len,
+                device_max_content_len: device,
+                max_record_size: size,
+                fits,
+            });
+        }
+    }
+    Ok(len)
+}
+
+/// The server certificate the gateway presents, replaceable while it runs.
+///
+/// A [`ResolvesServerCert`] holding one certificate. [`CertResolver::replace`] and
+/// [`CertResolver::reload`] swap it (on SIGHUP or a file change): handshakes that start after
+/// the swap present the new certificate; established sessions keep theirs and are not dropped.
+/// Every replacement is checked like the first: the key must match and, with a device limit,
+/// the Certificate message must fit.
+///
+/// The client's SNI is ignored (devices may send an IP address, which rustls does not pass on),
+/// so every client gets the same certificate.
+pub struct CertResolver {
+    current: RwLock<Arc<CertifiedKey>>,
+    options: ServerOptions,
+}
+
+impl CertResolver {
+    /// A resolver presenting `identity`.
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError::EmptyChain`], [`ConfigError::Rustls`] for a key that does not match or
+    /// cannot be used, and the errors of [`check_certificate_fits`].
+    pub fn new(identity: &Identity, options: &ServerOptions) -> Result<CertResolver, ConfigError> {
+        Ok(CertResolver {
+            current: RwLock::new(certified_key(identity, options)?),
+            options: options.clone(),
+        })
+    }
+
+    /// Presents `identity` from the next handshake on.
+    ///
+    /// # Errors
+    ///
+    /// As [`CertResolver::new`]; on error the current certificate stays.
+    pub fn replace(&self, identity: &Identity) -> Result<(), ConfigError> {
+        let key = certified_key(identity, &self.options)?;
+        *self
+            .current
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = key;
+        Ok(())
+    }
+
+    /// Loads a certificate and key from PEM files ([`Identity::load`]) and presents them.
+    ///
+    /// # Errors
+    ///
+    /// A [`ReloadError`] wrapping the load or check failure; the current certificate stays.
+    pub fn reload(&self, certificate: &Path, key: &Path) -> Result<(), ReloadError> {
+        let identity = Identity::load(certificate, key)?;
+        Ok(self.replace(&identity)?)
+    }
+
+    /// The certificate and key presented now.
+    pub fn current(&self) -> Arc<CertifiedKey> {
+        self.current
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone()
+    }
+
+    /// Size in bytes of the Certificate message sent now ([`certificate_message_len`]).
+    pub fn certificate_message_len(&self) -> usize {
+        certificate_message_len(&self.current().cert)
+    }
+}
+
+impl ResolvesServerCert for CertResolver {
+    fn resolve(&self, _client_hello: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
+        Some(self.current())
+    }
+}
+
+impl fmt::Debug for CertResolver {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CertResolver")
+            .field("certificate_message_len", &self.certificate_message_len())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Reloading the server certificate failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ReloadError {
+    /// The files could not be loaded.
+    #[error(transparent)]
+    Load(#[from] LoadError),
+    /// The loaded certificate cannot be used.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+}
+
+fn certified_key(
+    identity: &Identity,
+    options: &ServerOptions,
+) -> Result<Arc<CertifiedKey>, ConfigError> {
+    if identity.chain().is_empty() {
+        return Err(ConfigError::EmptyChain);
+    }
+    check_certificate_fits(identity.chain(), options)?;
+    let provider = rustls::crypto::aws_lc_rs::default_provider();
+    let key = CertifiedKey::from_der(
+        identity.chain().to_vec(),
+        identity.key().clone_key(),
+        &provider,
+    )?;
+    Ok(Arc::new(key))
+}
+
+/// Builds the gateway's `ServerConfig`: TLS 1.3 and 1.2 with the default (aws-lc-rs) provider's
+/// ECDHE suites, the certificate from `resolver`, client certificates per
+/// [`ServerOptions::client_auth`], ALPN, the record size limit, and session resumption by
+/// session id, stateful and stateless tickets (RFC 5077, RFC 8446 section 2.2).
+///
+/// The same call serves dev mode (a [`dev_gateway`](crate::dev_gateway) identity) and production
+/// (an identity issued by a CA, optionally with mTLS).
+///
+/// # Errors
+///
+/// [`ConfigError::RecordSizeOutOfRange`], [`ConfigError::BadRoot`] for a device CA rustls cannot
+/// use, [`ConfigError::Verifier`], [`ConfigError::Rustls`].
+///
+/// # Examples
+///
+/// ```
+/// use std::sync::Arc;
+/// use wasmbed_tls::{dev_gateway, server_config, CertResolver, CertificateOptions, ServerOptions};
+///
+/// let identity = dev_gateway(&["localhost".parse()?], &CertificateOptions::default())?;
+/// let options = ServerOptions::default();
+/// let resolver = Arc::new(CertResolver::new(&identity, &options)?);
+/// let config = server_config(resolver.clone(), &options)?;
+/// assert_eq!(config.max_fragment_size, Some(1505));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn server_config(
+    resolver: Arc<CertResolver>,
+    options: &ServerOptions,
+) -> Result<Arc<ServerConfig>, ConfigError> {
+    let (max_record_size, _) = options.record_limits()?;
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let builder = ServerConfig::builder_with_provider(provider.clone())
+        .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])?;
+    let builder = match &options.client_auth {
+        ClientAuth::None => builder.with_no_client_auth(),
+        ClientAuth::Optional(roots) | ClientAuth::Required(roots) => {
+            let verifier = WebPkiClientVerifier::builder_with_provider(
+                Arc::new(root_store(roots)?),
+                provider.clone(),
+            );
+            let verifier = match options.client_auth {
+                ClientAuth::Optional(_) => verifier.allow_unauthenticated(),
+                _ => verifier,
+            };
+            builder.with_client_cert_verifier(verifier.build()?)
+        }
+    };
+    let mut config = builder.with_cert_resolver(resolver);
+    config.alpn_protocols = options.alpn.clone();
+    config.max_fragment_size = max_record_size;
+    config.session_storage = ServerSessionMemoryCache::new(options.session_cache_size);
+    config.ticketer = rustls::crypto::aws_lc_rs::Ticketer::new()?;
+    Ok(Arc::new(config))
+}
+
+pub(crate) fn root_store(roots: &[CertificateDer<'static>]) -> Result<RootCertStore, ConfigError> {
+    let mut store = RootCertStore::empty();
+    for root in roots {
+        store.add(root.clone()).map_err(ConfigError::BadRoot)?;
+    }
+    Ok(store)
+}

@@ -1,0 +1,371 @@
+//! Real rustls handshakes, in memory, with the configurations this crate builds.
+
+mod support;
+
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, SystemTime};
+
+use support::{Failed, Pair, handshake, records};
+use wasmbed_tls::rustls::{self, CertificateError, HandshakeKind, ProtocolVersion};
+use wasmbed_tls::{
+    CertResolver, CertificateAuthority, CertificateOptions, ClientAuth, ConfigError, DeviceId,
+    Identity, KeyAlgorithm, ServerOptions, Validity, client_config, danger, dev_gateway,
+    server_config,
+};
+
+fn options() -> CertificateOptions {
+    CertificateOptions::default()
+}
+
+/// One production PKI for the whole file: a gateway CA, a device CA, the gateway leaf.
+struct Pki {
+    ca: CertificateAuthority,
+    device_ca: CertificateAuthority,
+    gateway: Identity,
+}
+
+fn pki() -> &'static Pki {
+    static PKI: OnceLock<Pki> = OnceLock::new();
+    PKI.get_or_init(|| {
+        let ca = CertificateAuthority::generate("test gateway CA", &options()).unwrap();
+        let device_ca = CertificateAuthority::generate("test device CA", &options()).unwrap();
+        let names = [
+            "10.42.0.12".parse().unwrap(),
+            "gw.example".parse().unwrap(),
+            "::1".parse().unwrap(),
+        ];
+        let gateway = ca.issue_gateway(&names, &options()).unwrap();
+        Pki {
+            ca,
+            device_ca,
+            gateway,
+        }
+    })
+}
+
+fn server(identity: &Identity, options: &ServerOptions) -> Arc<rustls::ServerConfig> {
+    server_config(
+        Arc::new(CertResolver::new(identity, options).unwrap()),
+        options,
+    )
+    .unwrap()
+}
+
+fn production_client(identity: Option<&Identity>) -> Arc<rustls::ClientConfig> {
+    client_config(&[pki().ca.certificate().clone()], identity, &[]).unwrap()
+}
+
+#[test]
+fn dev_handshake_with_the_insecure_client() {
+    let identity = dev_gateway(&["localhost".parse().unwrap()], &options()).unwrap();
+    let server = server(&identity, &ServerOptions::default());
+    let client = danger::insecure_dev_client_config(None, &[]).unwrap();
+    // A dev-mode device verifies nothing, so any name (or an address) works.
+    let mut pair = handshake(client, server, "10.0.0.99").unwrap();
+    assert_eq!(
+        pair.client.protocol_version(),
+        Some(ProtocolVersion::TLSv1_3)
+    );
+    assert_eq!(pair.client_to_server(b"hello"), b"hello");
+}
+
+#[test]
+fn dev_certificate_does_not_verify_as_production() {
+    let identity = dev_gateway(&["localhost".parse().unwrap()], &options()).unwrap();
+    let server = server(&identity, &ServerOptions::default());
+    let err = handshake(production_client(None), server, "localhost")
+        .err()
+        .unwrap();
+    assert_eq!(
+        err,
+        Failed::Client(rustls::Error::InvalidCertificate(
+            CertificateError::UnknownIssuer
+        ))
+    );
+}
+
+#[test]
+fn production_handshake_for_every_name_devices_dial() {
+    let server = server(&pki().gateway, &ServerOptions::default());
+    for name in ["10.42.0.12", "gw.example", "::1"] {
+        let pair = handshake(production_client(None), server.clone(), name)
+            .unwrap_or_else(|e| panic!("{name}: {e:?}"));
+        assert_eq!(
+            pair.client.peer_certificates().unwrap()[0],
+            pki().gateway.chain()[0]
+        );
+    }
+}
+
+#[test]
+fn wrong_ca_is_an_unknown_issuer() {
+    let other = CertificateAuthority::generate("another CA", &options()).unwrap();
+    let client = client_config(&[other.certificate().clone()], None, &[]).unwrap();
+    let server = server(&pki().gateway, &ServerOptions::default());
+    let err = handshake(client, server, "gw.example").err().unwrap();
+    assert_eq!(
+        err,
+        Failed::Client(rustls::Error::InvalidCertificate(
+            CertificateError::UnknownIssuer
+        ))
+    );
+}
+
+#[test]
+fn expired_certificate_is_refused() {
+    let now = SystemTime::now();
+    let expired = CertificateOptions {
+        validity: Validity {
+            not_before: now - Duration::from_secs(10 * 86_400),
+            not_after: now - Duration::from_secs(86_400),
+        },
+        ..options()
+    };
+    let gateway = pki()
+        .ca
+        .issue_gateway(&["gw.example".parse().unwrap()], &expired)
+        .unwrap();
+    let err = handshake(
+        production_client(None),
+        server(&gateway, &ServerOptions::default()),
+        "gw.example",
+    )
+    .err()
+    .unwrap();
+    assert!(
+        matches!(
+            err,
+            Failed::Client(rustls::Error::InvalidCertificate(
+                CertificateError::Expired | CertificateError::ExpiredContext { .. }
+            ))
+        ),
+        "{err:?}"
+    );
+}
+
+#[test]
+fn name_mismatch_is_refused() {
+    let server = server(&pki().gateway, &ServerOptions::default());
+    for name in ["10.42.0.13", "other.example"] {
+        let err = handshake(production_client(None), server.clone(), name)
+            .err()
+            .unwrap();
+        assert!(
+            matches!(
+                err,
+                Failed::Client(rustls::Error::InvalidCertificate(
+                    CertificateError::NotValidForName
+                        | CertificateError::NotValidForNameContext { .. }
+                ))
+            ),
+            "{name}: {err:?}"
+        );
+    }
+}
+
+fn mtls(required: bool) -> ServerOptions {
+    let roots = vec![pki().device_ca.certificate().clone()];
+    ServerOptions {
+        client_auth: if required {
+            ClientAuth::Required(roots)
+        } else {
+            ClientAuth::Optional(roots)
+        },
+        ..ServerOptions::default()
+    }
+}
+
+#[test]
+fn mtls_accepts_a_device_of_the_device_ca() {
+    let device = pki()
+        .device_ca
+        .issue_device(&DeviceId::new("sensor-1").unwrap(), &options())
+        .unwrap();
+    let pair = handshake(
+        production_client(Some(&device)),
+        server(&pki().gateway, &mtls(true)),
+        "gw.example",
+    )
+    .unwrap();
+    let presented = pair.server.peer_certificates().unwrap();
+    assert_eq!(presented[0], device.chain()[0]);
+}
+
+#[test]
+fn mtls_rejects_unknown_and_missing_client_certificates() {
+    let stranger_ca = CertificateAuthority::generate("stranger CA", &options()).unwrap();
+    let stranger = stranger_ca
+        .issue_device(&DeviceId::new("sensor-1").unwrap(), &options())
+        .unwrap();
+    let server = server(&pki().gateway, &mtls(true));
+    let err = handshake(
+        production_client(Some(&stranger)),
+        server.clone(),
+        "gw.example",
+    )
+    .err()
+    .unwrap();
+    assert_eq!(
+        err,
+        Failed::Server(rustls::Error::InvalidCertificate(
+            CertificateError::UnknownIssuer
+        ))
+    );
+    let err = handshake(production_client(None), server, "gw.example")
+        .err()
+        .unwrap();
+    assert_eq!(err, Failed::Server(rustls::Error::NoCertificatesPresented));
+}
+
+#[test]
+fn optional_mtls_accepts_a_client_without_certificate() {
+    let pair = handshake(
+        production_client(None),
+        server(&pki().gateway, &mtls(false)),
+        "gw.example",
+    )
+    .unwrap();
+    assert!(pair.server.peer_certificates().is_none());
+}
+
+#[test]
+fn a_gateway_certificate_is_no_client_certificate() {
+    // serverAuth-only leaves must not pass as device certificates, even from the right CA.
+    let fake = pki()
+        .device_ca
+        .issue_gateway(&["sensor-1".parse().unwrap()], &options())
+        .unwrap();
+    let err = handshake(
+        production_client(Some(&fake)),
+        server(&pki().gateway, &mtls(true)),
+        "gw.example",
+    )
+    .err()
+    .unwrap();
+    assert!(
+        matches!(err, Failed::Server(rustls::Error::InvalidCertificate(_))),
+        "{err:?}"
+    );
+}
+
+#[test]
+fn sessions_resume() {
+    let server = server(&pki().gateway, &ServerOptions::default());
+    let client = production_client(None);
+    let mut first = handshake(client.clone(), server.clone(), "gw.example").unwrap();
+    // TLS 1.3 tickets arrive after the handshake.
+    first.server_to_client(b"x");
+    let second = handshake(client, server, "gw.example").unwrap();
+    assert_eq!(second.client.handshake_kind(), Some(HandshakeKind::Resumed));
+}
+
+#[test]
+fn certificate_rotation_keeps_established_sessions() {
+    let options = ServerOptions::default();
+    let resolver = Arc::new(CertResolver::new(&pki().gateway, &options).unwrap());
+    let server = server_config(resolver.clone(), &options).unwrap();
+    let mut old = handshake(production_client(None), server.clone(), "gw.example").unwrap();
+
+    let rotated = pki()
+        .ca
+        .issue_gateway(&["gw.example".parse().unwrap()], &self::options())
+        .unwrap();
+    resolver.replace(&rotated).unwrap();
+
+    let new = handshake(production_client(None), server, "gw.example").unwrap();
+    assert_eq!(
+        new.client.peer_certificates().unwrap()[0],
+        rotated.chain()[0]
+    );
+    assert_eq!(old.client_to_server(b"still here"), b"still here");
+    assert_eq!(old.server_to_client(b"and here"), b"and here");
+
+    // A bad replacement is refused and the rotated certificate stays.
+    let big = CertificateAuthority::generate(
+        "big",
+        &CertificateOptions {
+            algorithm: KeyAlgorithm::Rsa4096,
+            ..self::options()
+        },
+    )
+    .unwrap();
+    let mut chain_too_large = big
+        .issue_gateway(
+            &["gw.example".parse().unwrap()],
+            &CertificateOptions {
+                algorithm: KeyAlgorithm::Rsa4096,
+                ..self::options()
+            },
+        )
+        .unwrap();
+    chain_too_large = Identity::from_der(
+        vec![
+            chain_too_large.chain()[0].clone(),
+            big.certificate().clone(),
+        ],
+        chain_too_large.key().clone_key(),
+    );
+    assert!(matches!(
+        resolver.replace(&chain_too_large),
+        Err(ConfigError::CertificateTooLarge { .. })
+    ));
+    assert_eq!(resolver.current().cert[0], rotated.chain()[0]);
+}
+
+#[test]
+fn tls12_records_fit_the_device_and_never_split_handshake_messages() {
+    let options = ServerOptions::default();
+    let server = server(&pki().gateway, &options);
+    // Only TLS 1.2 shows handshake records in the clear.
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let tls12 = rustls::ClientConfig::builder_with_provider(provider)
+        .with_protocol_versions(&[&rustls::version::TLS12])
+        .unwrap()
+        .with_root_certificates({
+            let mut roots = rustls::RootCertStore::empty();
+            roots.add(pki().ca.certificate().clone()).unwrap();
+            roots
+        })
+        .with_no_client_auth();
+    let mut pair: Pair = handshake(Arc::new(tls12), server, "gw.example").unwrap();
+    assert_eq!(
+        pair.client.protocol_version(),
+        Some(ProtocolVersion::TLSv1_2)
+    );
+    pair.server_to_client(&vec![0x5a; 10_000]);
+
+    let device = options.device_max_content_len.unwrap();
+    let (mut handshake_records, mut encrypted) = (0, false);
+    for (content_type, payload) in records(&pair.server_bytes) {
+        encrypted |= content_type == 20; // ChangeCipherSpec
+        match content_type {
+            // Handshake records before ChangeCipherSpec are plaintext: whole messages only.
+            22 if !encrypted => {
+                handshake_records += 1;
+                assert!(
+                    payload.len() <= device,
+                    "handshake record of {} bytes",
+                    payload.len()
+                );
+                let mut rest = &payload[..];
+                while !rest.is_empty() {
+                    let len = usize::from(rest[1]) << 16
+                        | usize::from(rest[2]) << 8
+                        | usize::from(rest[3]);
+                    assert!(
+                        4 + len <= rest.len(),
+                        "handshake message split across records"
+                    );
+                    rest = &rest[4 + len..];
+                }
+            }
+            // Encrypted records: plaintext at most the device buffer (AES-GCM adds 8 + 16).
+            _ => assert!(
+                payload.len() <= device + 24,
+                "record of {} bytes",
+                payload.len()
+            ),
+        }
+    }
+    assert!(handshake_records >= 2);
+}
