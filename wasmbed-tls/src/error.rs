@@ -194,6 +194,13 @@ pub enum ConfigError {
         /// The largest allowed (the device buffer plus the record header, or 16389).
         max: usize,
     },
+    /// The certificate has an Ed25519 key, which devices (mbedTLS) cannot parse, and the
+    /// server is device-facing (`device_max_content_len` is set).
+    #[error(
+        "the certificate has an Ed25519 key, which devices (mbedTLS) cannot parse; use ECDSA \
+         P-256, or set device_max_content_len to None for a server no device connects to"
+    )]
+    NotForDevices,
     /// The identity's certificate chain is empty.
     #[error("the certificate chain is empty")]
     EmptyChain,

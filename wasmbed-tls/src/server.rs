@@ -244,6 +244,9 @@ fn certified_key(
         return Err(ConfigError::EmptyChain);
     }
     check_certificate_fits(identity.chain(), options)?;
+    if options.device_max_content_len.is_some() && is_ed25519(&identity.chain()[0]) {
+        return Err(ConfigError::NotForDevices);
+    }
     let provider = rustls::crypto::aws_lc_rs::default_provider();
     let key = CertifiedKey::from_der(
         identity.chain().to_vec(),
@@ -307,6 +310,15 @@ pub fn server_config(
     config.session_storage = ServerSessionMemoryCache::new(options.session_cache_size);
     config.ticketer = rustls::crypto::aws_lc_rs::Ticketer::new()?;
     Ok(Arc::new(config))
+}
+
+/// Whether a certificate's public key is Ed25519 (OID 1.3.101.112, RFC 8410), which mbedTLS
+/// cannot parse.
+fn is_ed25519(cert: &CertificateDer<'_>) -> bool {
+    use x509_parser::prelude::{FromDer as _, X509Certificate};
+    X509Certificate::from_der(cert).is_ok_and(|(_, parsed)| {
+        parsed.public_key().algorithm.algorithm == x509_parser::oid_registry::OID_SIG_ED25519
+    })
 }
 
 pub(crate) fn root_store(roots: &[CertificateDer<'static>]) -> Result<RootCertStore, ConfigError> {
