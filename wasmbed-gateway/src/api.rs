@@ -1,0 +1,277 @@
+//! The HTTP API (port 8080): health, devices, data, echo, metrics. JSON bodies, RFC 3339 times,
+//! errors as `{"error": "..."}` with the matching status code.
+
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use axum::Json;
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde::Serialize;
+use serde_json::json;
+use tokio::sync::oneshot;
+use tracing::error;
+
+use crate::registry::{Command, DeviceInfo, rfc3339};
+use crate::server::{Mode, Shared};
+
+/// Payload of `POST /devices/{id}/echo` when the request has no body.
+pub const DEFAULT_ECHO_PAYLOAD: &[u8] = b"wasmbed echo";
+
+/// An API failure: status code and a message for the client.
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    message: String,
+}
+
+impl ApiError {
+    fn new(status: StatusCode, message: impl Into<String>) -> ApiError {
+        ApiError {
+            status,
+            message: message.into(),
+        }
+    }
+
+    fn not_connected(id: &str) -> ApiError {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            format!("device {id:?} is not connected"),
+        )
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        if self.status.is_server_error() {
+            error!(status = %self.status, message = self.message, "API request failed");
+        }
+        (self.status, Json(json!({ "error": self.message }))).into_response()
+    }
+}
+
+/// The API router on the shared state.
+pub fn router(shared: Arc<Shared>) -> Router {
+    let body_limit = shared.config.max_frame_len as usize;
+    Router::new()
+        .route("/health", get(health))
+        .route("/ready", get(ready))
+        .route("/devices", get(devices))
+        .route("/devices/{id}", get(device))
+        .route("/devices/{id}/data", post(send_data).get(received_data))
+        .route("/devices/{id}/echo", post(echo))
+        .route("/metrics", get(metrics))
+        .fallback(not_found)
+        .layer(DefaultBodyLimit::max(body_limit))
+        .with_state(shared)
+}
+
+/// `/health` and `/ready` only, for HTTP clients on the TLS port.
+pub(crate) fn tls_port_router(shared: Arc<Shared>) -> Router {
+    Router::new()
+        .route("/health", get(health))
+        .route("/ready", get(ready))
+        .fallback(|| async {
+            ApiError::new(
+                StatusCode::NOT_FOUND,
+                "only /health and /ready are served on the TLS port; the API is on the API port (8080)",
+            )
+        })
+        .with_state(shared)
+}
+
+async fn not_found() -> ApiError {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        "no such endpoint; see /health, /ready, /devices, /devices/{id}, /devices/{id}/data, /devices/{id}/echo, /metrics",
+    )
+}
+
+#[derive(Serialize)]
+struct Health {
+    status: &'static str,
+    version: &'static str,
+    mode: Mode,
+    started_at: String,
+    uptime_secs: u64,
+    sessions: usize,
+}
+
+async fn health(State(shared): State<Arc<Shared>>) -> Json<Health> {
+    Json(Health {
+        status: "ok",
+        version: env!("CARGO_PKG_VERSION"),
+        mode: shared.mode,
+        started_at: rfc3339(shared.started_at),
+        uptime_secs: shared.started.elapsed().as_secs(),
+        sessions: shared.registry.connected_count(),
+    })
+}
+
+async fn ready(State(shared): State<Arc<Shared>>) -> Response {
+    if shared.shutdown.is_cancelled() {
+        return ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "shutting down").into_response();
+    }
+    Json(json!({ "ready": true })).into_response()
+}
+
+async fn devices(State(shared): State<Arc<Shared>>) -> Json<serde_json::Value> {
+    let devices: Vec<DeviceInfo> = shared.registry.connected();
+    Json(json!({ "count": devices.len(), "devices": devices }))
+}
+
+async fn device(
+    State(shared): State<Arc<Shared>>,
+    Path(id): Path<String>,
+) -> Result<Json<DeviceInfo>, ApiError> {
+    shared.registry.get(&id).map(Json).ok_or_else(|| {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            format!("no device {id:?} has connected"),
+        )
+    })
+}
+
+async fn send_data(
+    State(shared): State<Arc<Shared>>,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let commands = shared
+        .registry
+        .commands(&id)
+        .ok_or_else(|| ApiError::not_connected(&id))?;
+    let max = shared.config.max_frame_len as usize - crate::protocol::MIN_FRAME_LEN as usize;
+    if body.len() > max {
+        return Err(ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!("{} bytes do not fit one frame; at most {max}", body.len()),
+        ));
+    }
+    let len = body.len();
+    commands
+        .try_send(Command::Data(body))
+        .map_err(|e| match e {
+            tokio::sync::mpsc::error::TrySendError::Full(_) => ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                format!(
+                    "the queue for device {id:?} is full ({} frames); retry later",
+                    shared.config.outbound_queue_len
+                ),
+            ),
+            tokio::sync::mpsc::error::TrySendError::Closed(_) => ApiError::not_connected(&id),
+        })?;
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(json!({ "queued": true, "bytes": len })),
+    )
+        .into_response())
+}
+
+#[derive(Serialize)]
+struct Received {
+    received_at: String,
+    bytes: usize,
+    hex: String,
+    text: Option<String>,
+}
+
+async fn received_data(
+    State(shared): State<Arc<Shared>>,
+    Path(id): Path<String>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let messages = shared.registry.drain_inbound(&id).ok_or_else(|| {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            format!("no device {id:?} has connected"),
+        )
+    })?;
+    let messages: Vec<Received> = messages
+        .into_iter()
+        .map(|(received_at, data)| Received {
+            received_at,
+            bytes: data.len(),
+            hex: data.iter().map(|b| format!("{b:02x}")).collect(),
+            text: std::str::from_utf8(&data).ok().map(str::to_owned),
+        })
+        .collect();
+    Ok(Json(json!({ "messages": messages })))
+}
+
+async fn echo(
+    State(shared): State<Arc<Shared>>,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let commands = shared
+        .registry
+        .commands(&id)
+        .ok_or_else(|| ApiError::not_connected(&id))?;
+    let payload = if body.is_empty() {
+        Bytes::from_static(DEFAULT_ECHO_PAYLOAD)
+    } else {
+        body
+    };
+    let (reply, answer) = oneshot::channel();
+    let sent = payload.clone();
+    commands
+        .try_send(Command::Echo { payload, reply })
+        .map_err(|_| {
+            ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                format!("the queue for device {id:?} is full"),
+            )
+        })?;
+    match tokio::time::timeout(shared.config.echo_timeout, answer).await {
+        Ok(Ok((rtt, returned))) => Ok(Json(json!({
+            "device_id": id,
+            "rtt_us": rtt.as_micros() as u64,
+            "bytes": sent.len(),
+            "matches": returned == sent,
+            "at": rfc3339(SystemTime::now()),
+        }))),
+        Ok(Err(_)) => Err(ApiError::new(
+            StatusCode::BAD_GATEWAY,
+            format!("device {id:?} disconnected before replying"),
+        )),
+        Err(_) => Err(ApiError::new(
+            StatusCode::GATEWAY_TIMEOUT,
+            format!(
+                "device {id:?} did not reply within {:?}",
+                shared.config.echo_timeout
+            ),
+        )),
+    }
+}
+
+/// OpenMetrics when the scraper asks for it (Prometheus does), else Prometheus text 0.0.4.
+async fn metrics(State(shared): State<Arc<Shared>>, headers: axum::http::HeaderMap) -> Response {
+    let openmetrics = headers
+        .get_all(header::ACCEPT)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .any(|v| v.contains("application/openmetrics-text"));
+    if openmetrics {
+        (
+            [(
+                header::CONTENT_TYPE,
+                "application/openmetrics-text; version=1.0.0; charset=utf-8",
+            )],
+            shared.metrics.encode_openmetrics(),
+        )
+            .into_response()
+    } else {
+        (
+            [(
+                header::CONTENT_TYPE,
+                "text/plain; version=0.0.4; charset=utf-8",
+            )],
+            shared.metrics.encode_prometheus(),
+        )
+            .into_response()
+    }
+}

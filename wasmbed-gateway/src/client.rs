@@ -1,0 +1,419 @@
+//! A Rust device: connects like the firmware does (TLS, HELLO, heartbeats, echo, data) for
+//! tests, benchmarks, the load tool and integration with other Rust programs.
+
+use std::collections::HashMap;
+use std::io;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use futures_util::{SinkExt, StreamExt};
+use rand::Rng;
+use tokio::net::TcpStream;
+use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinHandle;
+use tokio_rustls::TlsConnector;
+use tokio_rustls::client::TlsStream;
+use tokio_rustls::rustls::ClientConfig;
+use tokio_rustls::rustls::pki_types::ServerName;
+use tokio_util::codec::Framed;
+
+use crate::protocol::{
+    DEFAULT_MAX_FRAME_LEN, ErrorCode, Frame, FrameCodec, GoodbyeReason, Message, PROTOCOL_VERSION,
+    ProtocolError,
+};
+
+/// What a [`DeviceClient`] announces and how it behaves.
+///
+/// # Defaults
+///
+/// * `device_id`: `"rust-device"`
+/// * `firmware_version`: this crate's version
+/// * `heartbeats`: `true` (sent at the interval from HELLO_ACK)
+/// * `connect_timeout`: 10 s for TCP, TLS and HELLO_ACK together
+/// * `max_frame_len`: 4096
+#[derive(Debug, Clone)]
+pub struct DeviceOptions {
+    /// Device id sent in HELLO (1-64 of `[A-Za-z0-9._-]`).
+    pub device_id: String,
+    /// Firmware version sent in HELLO (0-64 bytes).
+    pub firmware_version: String,
+    /// Whether to send heartbeats; `false` makes the gateway close the session after 3
+    /// intervals (useful in tests).
+    pub heartbeats: bool,
+    /// Limit for connecting: TCP, TLS and the HELLO exchange.
+    pub connect_timeout: Duration,
+    /// Largest frame accepted from the gateway.
+    pub max_frame_len: u32,
+}
+
+impl Default for DeviceOptions {
+    fn default() -> DeviceOptions {
+        DeviceOptions {
+            device_id: "rust-device".into(),
+            firmware_version: env!("CARGO_PKG_VERSION").into(),
+            heartbeats: true,
+            connect_timeout: Duration::from_secs(10),
+            max_frame_len: DEFAULT_MAX_FRAME_LEN,
+        }
+    }
+}
+
+/// Why a device session failed or ended.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ClientError {
+    /// TCP connect failed.
+    #[error("cannot connect to {addr}: {source}")]
+    Connect {
+        /// The gateway address.
+        addr: SocketAddr,
+        /// The I/O error.
+        #[source]
+        source: io::Error,
+    },
+    /// The TLS handshake failed (for example the gateway's certificate did not verify).
+    #[error("TLS handshake with {addr} failed: {source}")]
+    Tls {
+        /// The gateway address.
+        addr: SocketAddr,
+        /// The I/O error wrapping the rustls error.
+        #[source]
+        source: io::Error,
+    },
+    /// Connecting took longer than `connect_timeout`.
+    #[error("connecting to {addr} took longer than {timeout:?}")]
+    Timeout {
+        /// The gateway address.
+        addr: SocketAddr,
+        /// The limit.
+        timeout: Duration,
+    },
+    /// The gateway answered with ERROR.
+    #[error("the gateway refused: {code:?}: {message}")]
+    Refused {
+        /// The error code.
+        code: ErrorCode,
+        /// The gateway's message.
+        message: String,
+    },
+    /// The gateway sent something that is not the protocol.
+    #[error("protocol error: {0}")]
+    Protocol(#[from] ProtocolError),
+    /// The session is over.
+    #[error("the session ended: {0:?}")]
+    Ended(SessionEnd),
+}
+
+/// How a session ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SessionEnd {
+    /// The gateway sent GOODBYE.
+    Goodbye(GoodbyeReason),
+    /// The gateway sent ERROR.
+    Error(ErrorCode, String),
+    /// The connection closed without GOODBYE.
+    Closed,
+    /// The client said GOODBYE.
+    Left,
+}
+
+enum Request {
+    Echo(Bytes, oneshot::Sender<(Duration, Bytes)>),
+    Data(Bytes),
+    Goodbye,
+}
+
+/// A connected device session. Heartbeats and answers to the gateway's ECHO run in a
+/// background task; DATA from the gateway arrives through [`DeviceClient::recv_data`].
+#[derive(Debug)]
+pub struct DeviceClient {
+    requests: mpsc::Sender<Request>,
+    data: mpsc::Receiver<Bytes>,
+    task: JoinHandle<SessionEnd>,
+    heartbeat_interval: Duration,
+    max_frame_len: u32,
+}
+
+type Stream = Framed<TlsStream<TcpStream>, FrameCodec>;
+
+impl DeviceClient {
+    /// Connects to `addr`, verifying the gateway as `server_name` with `tls`, and completes
+    /// HELLO / HELLO_ACK.
+    ///
+    /// # Errors
+    ///
+    /// [`ClientError::Connect`], [`ClientError::Tls`], [`ClientError::Timeout`],
+    /// [`ClientError::Refused`] (ERROR instead of HELLO_ACK), [`ClientError::Protocol`].
+    pub async fn connect(
+        addr: SocketAddr,
+        server_name: ServerName<'static>,
+        tls: Arc<ClientConfig>,
+        options: DeviceOptions,
+    ) -> Result<DeviceClient, ClientError> {
+        let timeout = options.connect_timeout;
+        tokio::time::timeout(
+            timeout,
+            DeviceClient::connect_inner(addr, server_name, tls, options),
+        )
+        .await
+        .map_err(|_| ClientError::Timeout { addr, timeout })?
+    }
+
+    async fn connect_inner(
+        addr: SocketAddr,
+        server_name: ServerName<'static>,
+        tls: Arc<ClientConfig>,
+        options: DeviceOptions,
+    ) -> Result<DeviceClient, ClientError> {
+        let tcp = TcpStream::connect(addr)
+            .await
+            .map_err(|source| ClientError::Connect { addr, source })?;
+        let _ = tcp.set_nodelay(true);
+        let tls = TlsConnector::from(tls)
+            .connect(server_name, tcp)
+            .await
+            .map_err(|source| ClientError::Tls { addr, source })?;
+        let mut stream = Framed::new(tls, FrameCodec::new(options.max_frame_len));
+        let hello = Message::Hello {
+            version: PROTOCOL_VERSION,
+            device_id: options.device_id.clone(),
+            firmware_version: options.firmware_version.clone(),
+        };
+        stream
+            .send(Frame {
+                id: 1,
+                message: hello,
+            })
+            .await?;
+        let (heartbeat_interval, max_frame_len) = match stream.next().await {
+            Some(Ok(Frame {
+                message:
+                    Message::HelloAck {
+                        heartbeat_interval_secs,
+                        max_frame_len,
+                        ..
+                    },
+                ..
+            })) => (
+                Duration::from_secs(heartbeat_interval_secs.into()),
+                max_frame_len,
+            ),
+            Some(Ok(Frame {
+                message: Message::Error { code, message },
+                ..
+            })) => return Err(ClientError::Refused { code, message }),
+            Some(Ok(other)) => {
+                return Err(ClientError::Refused {
+                    code: ErrorCode::UnexpectedMessage,
+                    message: format!(
+                        "expected HELLO_ACK, got {}",
+                        other.message.message_type().as_str()
+                    ),
+                });
+            }
+            Some(Err(e)) => return Err(e.into()),
+            None => return Err(ClientError::Ended(SessionEnd::Closed)),
+        };
+        let (requests, requests_rx) = mpsc::channel(64);
+        let (data_tx, data) = mpsc::channel(256);
+        let heartbeats = options.heartbeats.then_some(heartbeat_interval);
+        let task = tokio::spawn(run(stream, requests_rx, data_tx, heartbeats));
+        Ok(DeviceClient {
+            requests,
+            data,
+            task,
+            heartbeat_interval,
+            max_frame_len,
+        })
+    }
+
+    /// The heartbeat interval the gateway announced.
+    pub fn heartbeat_interval(&self) -> Duration {
+        self.heartbeat_interval
+    }
+
+    /// The largest frame the gateway accepts.
+    pub fn max_frame_len(&self) -> u32 {
+        self.max_frame_len
+    }
+
+    /// Sends ECHO and waits for ECHO_REPLY; returns the round-trip time.
+    ///
+    /// # Errors
+    ///
+    /// [`ClientError::Ended`] when the session is over.
+    pub async fn echo(&self, payload: Bytes) -> Result<Duration, ClientError> {
+        let (reply, answer) = oneshot::channel();
+        self.request(Request::Echo(payload, reply)).await?;
+        answer
+            .await
+            .map(|(rtt, _)| rtt)
+            .map_err(|_| ClientError::Ended(SessionEnd::Closed))
+    }
+
+    /// Sends DATA.
+    ///
+    /// # Errors
+    ///
+    /// [`ClientError::Ended`] when the session is over.
+    pub async fn send_data(&self, data: Bytes) -> Result<(), ClientError> {
+        self.request(Request::Data(data)).await
+    }
+
+    /// The next DATA from the gateway; `None` once the session is over.
+    pub async fn recv_data(&mut self) -> Option<Bytes> {
+        self.data.recv().await
+    }
+
+    /// Says GOODBYE, closes TLS with close_notify and waits for the session to end.
+    pub async fn goodbye(self) -> SessionEnd {
+        let _ = self.requests.send(Request::Goodbye).await;
+        self.task.await.unwrap_or(SessionEnd::Closed)
+    }
+
+    /// Waits until the gateway ends the session (GOODBYE, ERROR or close).
+    pub async fn closed(self) -> SessionEnd {
+        self.task.await.unwrap_or(SessionEnd::Closed)
+    }
+
+    /// Drops the connection without GOODBYE or close_notify, as a device losing power does.
+    pub fn abort(self) {
+        self.task.abort();
+    }
+
+    async fn request(&self, request: Request) -> Result<(), ClientError> {
+        self.requests
+            .send(request)
+            .await
+            .map_err(|_| ClientError::Ended(SessionEnd::Closed))
+    }
+}
+
+async fn run(
+    mut stream: Stream,
+    mut requests: mpsc::Receiver<Request>,
+    data: mpsc::Sender<Bytes>,
+    heartbeats: Option<Duration>,
+) -> SessionEnd {
+    let started = Instant::now();
+    let mut next_id: u32 = 2;
+    let mut pending: HashMap<u32, (Instant, oneshot::Sender<(Duration, Bytes)>)> = HashMap::new();
+    let mut ticker = tokio::time::interval(heartbeats.unwrap_or(Duration::from_secs(3600)));
+    ticker.tick().await;
+    loop {
+        let mut id = || {
+            next_id = next_id.wrapping_add(1).max(1);
+            next_id
+        };
+        let outgoing = tokio::select! {
+            _ = ticker.tick(), if heartbeats.is_some() => {
+                let uptime_ms = u32::try_from(started.elapsed().as_millis()).unwrap_or(u32::MAX);
+                Some(Frame { id: id(), message: Message::Heartbeat { uptime_ms } })
+            }
+            request = requests.recv() => match request {
+                Some(Request::Echo(payload, reply)) => {
+                    let id = id();
+                    pending.insert(id, (Instant::now(), reply));
+                    Some(Frame { id, message: Message::Echo(payload) })
+                }
+                Some(Request::Data(bytes)) => Some(Frame { id: id(), message: Message::Data(bytes) }),
+                Some(Request::Goodbye) | None => {
+                    let goodbye = Frame { id: id(), message: Message::Goodbye { reason: GoodbyeReason::Normal } };
+                    let _ = stream.send(goodbye).await;
+                    let _ = SinkExt::<Frame>::close(&mut stream).await;
+                    return SessionEnd::Left;
+                }
+            },
+            frame = stream.next() => match frame {
+                Some(Ok(Frame { id, message })) => match message {
+                    Message::Echo(payload) => Some(Frame { id, message: Message::EchoReply(payload) }),
+                    Message::EchoReply(payload) => {
+                        if let Some((sent, reply)) = pending.remove(&id) {
+                            let _ = reply.send((sent.elapsed(), payload));
+                        }
+                        None
+                    }
+                    Message::Data(bytes) => {
+                        let _ = data.try_send(bytes);
+                        None
+                    }
+                    Message::Goodbye { reason } => return SessionEnd::Goodbye(reason),
+                    Message::Error { code, message } => return SessionEnd::Error(code, message),
+                    _ => None,
+                },
+                Some(Err(_)) | None => return SessionEnd::Closed,
+            },
+        };
+        if let Some(frame) = outgoing {
+            if stream.send(frame).await.is_err() {
+                return SessionEnd::Closed;
+            }
+        }
+    }
+}
+
+/// Exponential backoff with full jitter between reconnect attempts (AWS Architecture Blog,
+/// "Exponential Backoff And Jitter"): attempt `n` waits a random time in
+/// `0..=min(max, initial * 2^n)`.
+///
+/// # Defaults
+///
+/// * `initial`: 500 ms
+/// * `max`: 30 s
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Backoff {
+    /// Upper bound of the first wait.
+    pub initial: Duration,
+    /// Upper bound of every wait.
+    pub max: Duration,
+}
+
+impl Default for Backoff {
+    fn default() -> Backoff {
+        Backoff {
+            initial: Duration::from_millis(500),
+            max: Duration::from_secs(30),
+        }
+    }
+}
+
+impl Backoff {
+    /// The wait before attempt `attempt` (0-based).
+    pub fn delay(&self, attempt: u32) -> Duration {
+        let cap = self
+            .initial
+            .saturating_mul(1u32 << attempt.min(20))
+            .min(self.max);
+        let millis = u64::try_from(cap.as_millis()).unwrap_or(u64::MAX);
+        Duration::from_millis(rand::rng().random_range(0..=millis))
+    }
+}
+
+/// Connects, retrying with `backoff` while the gateway is unreachable or refuses, up to
+/// `attempts` tries.
+///
+/// # Errors
+///
+/// The last attempt's error.
+pub async fn connect_with_retry(
+    addr: SocketAddr,
+    server_name: ServerName<'static>,
+    tls: Arc<ClientConfig>,
+    options: DeviceOptions,
+    backoff: Backoff,
+    attempts: u32,
+) -> Result<DeviceClient, ClientError> {
+    let mut attempt = 0;
+    loop {
+        match DeviceClient::connect(addr, server_name.clone(), tls.clone(), options.clone()).await {
+            Ok(client) => return Ok(client),
+            Err(e) if attempt + 1 >= attempts => return Err(e),
+            Err(_) => {
+                tokio::time::sleep(backoff.delay(attempt)).await;
+                attempt += 1;
+            }
+        }
+    }
+}

@@ -1,0 +1,129 @@
+//! [`GatewayConfig`]: every limit of the device server, named, documented and configurable.
+
+use std::time::Duration;
+
+use crate::protocol::DEFAULT_MAX_FRAME_LEN;
+
+/// Limits and timings of the device server and API.
+///
+/// The binary fills it from flags and `WASMBED_GATEWAY_*` variables; library users build it
+/// directly. [`GatewayConfig::validate`] checks it before anything starts.
+///
+/// # Defaults
+///
+/// * `handshake_timeout`: 10 s ([`GatewayConfig::DEFAULT_HANDSHAKE_TIMEOUT`])
+/// * `hello_timeout`: 10 s
+/// * `heartbeat_interval`: 30 s; a device silent for 3 intervals (90 s) is closed and marked
+///   unreachable
+/// * `max_frame_len`: 4096 bytes
+/// * `max_connections`: 10,000 TLS connections (devices and HTTP clients on the TLS port)
+/// * `outbound_queue_len`: 64 frames queued per device
+/// * `inbound_queue_len`: 64 DATA messages kept per device for `GET /devices/{id}/data`
+/// * `echo_timeout`: 5 s for `POST /devices/{id}/echo`
+/// * `shutdown_grace`: 10 s to drain sessions on SIGTERM/SIGINT
+/// * `log_burst`: 10 handshake-failure lines per class per 10 s, the rest counted
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GatewayConfig {
+    /// Time from TCP accept to a finished TLS handshake; slower clients are closed.
+    pub handshake_timeout: Duration,
+    /// Time from the finished handshake to the device's HELLO.
+    pub hello_timeout: Duration,
+    /// Heartbeat interval announced in HELLO_ACK (whole seconds, 1..=65535).
+    pub heartbeat_interval: Duration,
+    /// Largest frame (type + id + payload) accepted and sent, in bytes (136, the largest
+    /// HELLO, ..=16 MiB).
+    pub max_frame_len: u32,
+    /// Most TLS connections served at once; more are refused with ERROR(overloaded).
+    pub max_connections: usize,
+    /// Frames the API may queue for one device before `POST .../data` answers 503.
+    pub outbound_queue_len: usize,
+    /// DATA messages from one device kept until read; the oldest is dropped when full.
+    pub inbound_queue_len: usize,
+    /// How long `POST /devices/{id}/echo` waits for the ECHO_REPLY.
+    pub echo_timeout: Duration,
+    /// How long shutdown waits for sessions to say GOODBYE and close.
+    pub shutdown_grace: Duration,
+    /// Handshake-failure log lines per failure class per 10 seconds.
+    pub log_burst: u32,
+}
+
+/// Heartbeat intervals a device may miss before it is closed.
+pub const MISSED_HEARTBEATS: u32 = 3;
+
+/// The largest `max_frame_len` accepted: 16 MiB.
+pub const MAX_MAX_FRAME_LEN: u32 = 16 << 20;
+
+impl GatewayConfig {
+    /// Default handshake timeout.
+    pub const DEFAULT_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
+    /// Time without any frame after which a device is closed: [`MISSED_HEARTBEATS`] intervals.
+    pub fn liveness_timeout(&self) -> Duration {
+        self.heartbeat_interval * MISSED_HEARTBEATS
+    }
+
+    /// The heartbeat interval in whole seconds, as HELLO_ACK carries it.
+    pub fn heartbeat_interval_secs(&self) -> u16 {
+        u16::try_from(self.heartbeat_interval.as_secs()).unwrap_or(u16::MAX)
+    }
+
+    /// Checks every field.
+    ///
+    /// # Errors
+    ///
+    /// A message naming the field, its value and the allowed range.
+    pub fn validate(&self) -> Result<(), String> {
+        let secs = self.heartbeat_interval.as_secs();
+        if !(1..=u64::from(u16::MAX)).contains(&secs) || self.heartbeat_interval.subsec_nanos() != 0
+        {
+            return Err(format!(
+                "heartbeat interval {:?} must be whole seconds in 1..=65535",
+                self.heartbeat_interval
+            ));
+        }
+        // Every valid HELLO must fit, or a device with a long id could never connect.
+        let min = crate::protocol::MAX_HELLO_FRAME_LEN;
+        if !(min..=MAX_MAX_FRAME_LEN).contains(&self.max_frame_len) {
+            return Err(format!(
+                "max frame length {} must be in {min}..={MAX_MAX_FRAME_LEN} bytes",
+                self.max_frame_len
+            ));
+        }
+        for (name, value) in [
+            ("max connections", self.max_connections),
+            ("outbound queue length", self.outbound_queue_len),
+            ("inbound queue length", self.inbound_queue_len),
+        ] {
+            if value == 0 {
+                return Err(format!("{name} must be at least 1"));
+            }
+        }
+        for (name, value) in [
+            ("handshake timeout", self.handshake_timeout),
+            ("hello timeout", self.hello_timeout),
+            ("echo timeout", self.echo_timeout),
+        ] {
+            if value.is_zero() {
+                return Err(format!("{name} must be longer than 0"));
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Default for GatewayConfig {
+    fn default() -> GatewayConfig {
+        GatewayConfig {
+            handshake_timeout: GatewayConfig::DEFAULT_HANDSHAKE_TIMEOUT,
+            hello_timeout: Duration::from_secs(10),
+            heartbeat_interval: Duration::from_secs(30),
+            max_frame_len: DEFAULT_MAX_FRAME_LEN,
+            max_connections: 10_000,
+            outbound_queue_len: 64,
+            inbound_queue_len: 64,
+            echo_timeout: Duration::from_secs(5),
+            shutdown_grace: Duration::from_secs(10),
+            log_burst: 10,
+        }
+    }
+}

@@ -1,0 +1,641 @@
+//! `wasmbed-gateway`: the reference gateway binary.
+//!
+//! With no arguments it serves in dev mode; see `wasmbed-gateway --help`.
+
+use std::collections::BTreeSet;
+use std::net::{IpAddr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use tokio::net::TcpListener;
+use tracing::{error, info, warn};
+use wasmbed_endpoint::{Endpoint, Host, MemoryImage};
+use wasmbed_gateway::{ALPN, Gateway, GatewayConfig, Mode};
+use wasmbed_tls::{
+    CertResolver, CertificateAuthority, CertificateOptions, ClientAuth, DeviceId, Identity,
+    KeyAlgorithm, ServerOptions, c_header, dev_gateway, key_readable_by_others, load_certificates,
+    server_config,
+};
+
+/// The wasmbed gateway: devices connect over TLS, operators use the HTTP API.
+#[derive(Debug, Parser)]
+#[command(
+    name = "wasmbed-gateway",
+    version,
+    args_conflicts_with_subcommands = true
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    #[command(flatten)]
+    serve: ServeArgs,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Serve devices and the API (the default; dev mode unless --cert and --key are given).
+    Serve(ServeArgs),
+    /// Make certificates: a CA, the gateway's certificate, device certificates, C headers.
+    #[command(subcommand)]
+    Pki(Pki),
+    /// Encode an endpoint as the RAM mailbox's Renode sysbus lines, or decode a mailbox image.
+    #[command(subcommand)]
+    Endpoint(EndpointCommand),
+}
+
+#[derive(Debug, Clone, Args)]
+struct ServeArgs {
+    /// Address of the TLS device port.
+    #[arg(long, env = "WASMBED_GATEWAY_TLS_ADDR", default_value = "0.0.0.0:8081")]
+    tls_addr: SocketAddr,
+    /// Address of the HTTP API.
+    #[arg(long, env = "WASMBED_GATEWAY_API_ADDR", default_value = "0.0.0.0:8080")]
+    api_addr: SocketAddr,
+    /// Directory for the dev-mode certificate and key (made once, then reused).
+    #[arg(
+        long,
+        env = "WASMBED_GATEWAY_STATE_DIR",
+        default_value = "wasmbed-state"
+    )]
+    state_dir: PathBuf,
+    /// Production: the gateway's certificate chain (PEM). Needs --key.
+    #[arg(long, env = "WASMBED_GATEWAY_CERT", requires = "key")]
+    cert: Option<PathBuf>,
+    /// Production: the gateway's private key (PEM). Needs --cert.
+    #[arg(long, env = "WASMBED_GATEWAY_KEY", requires = "cert")]
+    key: Option<PathBuf>,
+    /// Device CA certificate(s) (PEM) for client certificates (mTLS).
+    #[arg(long, env = "WASMBED_GATEWAY_CLIENT_CA")]
+    client_ca: Option<PathBuf>,
+    /// Refuse devices without a certificate from --client-ca.
+    #[arg(
+        long,
+        env = "WASMBED_GATEWAY_REQUIRE_CLIENT_CERT",
+        requires = "client_ca"
+    )]
+    require_client_cert: bool,
+    /// Extra DNS name or IP address for the dev certificate (repeatable).
+    #[arg(long = "san", env = "WASMBED_GATEWAY_SAN", value_delimiter = ',')]
+    sans: Vec<Host>,
+    /// Seconds from TCP accept to a finished TLS handshake.
+    #[arg(
+        long,
+        env = "WASMBED_GATEWAY_HANDSHAKE_TIMEOUT_SECS",
+        default_value_t = 10
+    )]
+    handshake_timeout_secs: u64,
+    /// Seconds from the handshake to the device's HELLO.
+    #[arg(long, env = "WASMBED_GATEWAY_HELLO_TIMEOUT_SECS", default_value_t = 10)]
+    hello_timeout_secs: u64,
+    /// Heartbeat interval announced to devices, in seconds; 3 missed intervals close a session.
+    #[arg(
+        long,
+        env = "WASMBED_GATEWAY_HEARTBEAT_INTERVAL_SECS",
+        default_value_t = 30
+    )]
+    heartbeat_interval_secs: u64,
+    /// Largest protocol frame in bytes.
+    #[arg(long, env = "WASMBED_GATEWAY_MAX_FRAME_LEN", default_value_t = 4096)]
+    max_frame_len: u32,
+    /// Most TLS connections at once; more are refused.
+    #[arg(
+        long,
+        env = "WASMBED_GATEWAY_MAX_CONNECTIONS",
+        default_value_t = 10_000
+    )]
+    max_connections: usize,
+    /// Frames queued per device by the API.
+    #[arg(long, env = "WASMBED_GATEWAY_OUTBOUND_QUEUE_LEN", default_value_t = 64)]
+    outbound_queue_len: usize,
+    /// DATA messages kept per device until read.
+    #[arg(long, env = "WASMBED_GATEWAY_INBOUND_QUEUE_LEN", default_value_t = 64)]
+    inbound_queue_len: usize,
+    /// Seconds POST /devices/{id}/echo waits for the reply.
+    #[arg(long, env = "WASMBED_GATEWAY_ECHO_TIMEOUT_SECS", default_value_t = 5)]
+    echo_timeout_secs: u64,
+    /// Seconds to drain sessions on SIGTERM/SIGINT.
+    #[arg(
+        long,
+        env = "WASMBED_GATEWAY_SHUTDOWN_GRACE_SECS",
+        default_value_t = 10
+    )]
+    shutdown_grace_secs: u64,
+    /// The devices' CONFIG_MBEDTLS_SSL_MAX_CONTENT_LEN: records and the Certificate message must fit it.
+    #[arg(
+        long,
+        env = "WASMBED_GATEWAY_DEVICE_MAX_CONTENT_LEN",
+        default_value_t = 1500
+    )]
+    device_max_content_len: usize,
+    /// Seconds between checks of --cert/--key for changes (0: reload only on SIGHUP).
+    #[arg(long, env = "WASMBED_GATEWAY_RELOAD_CHECK_SECS", default_value_t = 10)]
+    reload_check_secs: u64,
+}
+
+#[derive(Debug, Subcommand)]
+enum Pki {
+    /// Make a CA: <out-dir>/<name>.pem, <name>-key.pem (0600) and <name>.h (C header).
+    Ca {
+        /// Directory to write into.
+        #[arg(long, default_value = ".")]
+        out_dir: PathBuf,
+        /// File name stem.
+        #[arg(long, default_value = "ca")]
+        name: String,
+        /// Subject common name.
+        #[arg(long, default_value = "wasmbed CA")]
+        common_name: String,
+        #[command(flatten)]
+        key: KeyArgs,
+    },
+    /// Issue the gateway's certificate for the names and addresses devices dial.
+    Gateway {
+        /// The CA certificate.
+        #[arg(long)]
+        ca_cert: PathBuf,
+        /// The CA key.
+        #[arg(long)]
+        ca_key: PathBuf,
+        /// DNS name or IP address devices dial (repeatable).
+        #[arg(long = "san", required = true, value_delimiter = ',')]
+        sans: Vec<Host>,
+        /// Directory to write gateway.pem and gateway-key.pem into.
+        #[arg(long, default_value = ".")]
+        out_dir: PathBuf,
+        #[command(flatten)]
+        key: KeyArgs,
+    },
+    /// Issue a device certificate for mTLS (CN = device id).
+    Device {
+        /// The device CA certificate.
+        #[arg(long)]
+        ca_cert: PathBuf,
+        /// The device CA key.
+        #[arg(long)]
+        ca_key: PathBuf,
+        /// The device id.
+        #[arg(long)]
+        id: String,
+        /// Directory to write <id>.pem and <id>-key.pem into.
+        #[arg(long, default_value = ".")]
+        out_dir: PathBuf,
+        #[command(flatten)]
+        key: KeyArgs,
+    },
+    /// Print a certificate as a C header for Zephyr's tls_credential_add.
+    CHeader {
+        /// The certificate (PEM).
+        #[arg(long)]
+        cert: PathBuf,
+        /// C array name.
+        #[arg(long, default_value = "ca_certificate")]
+        symbol: String,
+    },
+}
+
+#[derive(Debug, Clone, Args)]
+struct KeyArgs {
+    /// Key algorithm.
+    #[arg(long, value_enum, default_value_t = Algorithm::P256)]
+    algorithm: Algorithm,
+    /// Validity in days from now; default: 1970-01-01 to 9999-12-31, for devices without a clock.
+    #[arg(long)]
+    days: Option<u32>,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum Algorithm {
+    P256,
+    P384,
+    Rsa2048,
+    Rsa3072,
+    Rsa4096,
+}
+
+impl KeyArgs {
+    fn options(&self) -> CertificateOptions {
+        CertificateOptions {
+            algorithm: match self.algorithm {
+                Algorithm::P256 => KeyAlgorithm::EcdsaP256,
+                Algorithm::P384 => KeyAlgorithm::EcdsaP384,
+                Algorithm::Rsa2048 => KeyAlgorithm::Rsa2048,
+                Algorithm::Rsa3072 => KeyAlgorithm::Rsa3072,
+                Algorithm::Rsa4096 => KeyAlgorithm::Rsa4096,
+            },
+            validity: self
+                .days
+                .map(wasmbed_tls::Validity::days_from_now)
+                .unwrap_or_default(),
+            ..CertificateOptions::default()
+        }
+    }
+}
+
+#[derive(Debug, Subcommand)]
+// Parsed once per run; boxing the inline endpoint would only add noise.
+#[allow(clippy::large_enum_variant)]
+enum EndpointCommand {
+    /// Print the sysbus WriteDoubleWord lines that put ENDPOINT into the RAM mailbox.
+    Encode {
+        /// Endpoint, e.g. 10.42.0.12:8081.
+        endpoint: Endpoint,
+        /// Mailbox base address (hex with 0x, or decimal).
+        #[arg(long, default_value = "0x20001000", value_parser = parse_u32)]
+        base: u32,
+    },
+    /// Decode a mailbox image given as hex bytes (length word first).
+    Decode {
+        /// The image, e.g. 0f00000031302e34...
+        hex: String,
+    },
+}
+
+fn parse_u32(text: &str) -> Result<u32, String> {
+    let parsed = match text.strip_prefix("0x").or_else(|| text.strip_prefix("0X")) {
+        Some(hex) => u32::from_str_radix(hex, 16),
+        None => text.parse(),
+    };
+    parsed.map_err(|e| format!("{text:?} is not a 32-bit address: {e}"))
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("WASMBED_GATEWAY_LOG")
+                .or_else(|_| tracing_subscriber::EnvFilter::try_from_default_env())
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_target(false)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
+        .init();
+    let result = match cli.command {
+        None => serve(cli.serve),
+        Some(Command::Serve(args)) => serve(args),
+        Some(Command::Pki(pki)) => run_pki(pki),
+        Some(Command::Endpoint(command)) => run_endpoint(command),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn serve(args: ServeArgs) -> Result<()> {
+    let config = GatewayConfig {
+        handshake_timeout: Duration::from_secs(args.handshake_timeout_secs),
+        hello_timeout: Duration::from_secs(args.hello_timeout_secs),
+        heartbeat_interval: Duration::from_secs(args.heartbeat_interval_secs),
+        max_frame_len: args.max_frame_len,
+        max_connections: args.max_connections,
+        outbound_queue_len: args.outbound_queue_len,
+        inbound_queue_len: args.inbound_queue_len,
+        echo_timeout: Duration::from_secs(args.echo_timeout_secs),
+        shutdown_grace: Duration::from_secs(args.shutdown_grace_secs),
+        ..GatewayConfig::default()
+    };
+    config.validate().map_err(anyhow::Error::msg)?;
+    let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
+    runtime.block_on(serve_async(args, config))
+}
+
+async fn serve_async(args: ServeArgs, config: GatewayConfig) -> Result<()> {
+    let client_auth = match &args.client_ca {
+        None => ClientAuth::None,
+        Some(path) => {
+            let roots = load_certificates(path)?;
+            if args.require_client_cert {
+                ClientAuth::Required(roots)
+            } else {
+                ClientAuth::Optional(roots)
+            }
+        }
+    };
+    let options = ServerOptions {
+        alpn: ALPN.iter().map(|p| p.to_vec()).collect(),
+        client_auth,
+        device_max_content_len: Some(args.device_max_content_len),
+        ..ServerOptions::default()
+    };
+    let (identity, mode) = match (&args.cert, &args.key) {
+        (Some(cert), Some(key)) => {
+            let identity = Identity::load(cert, key)?;
+            if let Some(mode) = key_readable_by_others(key)? {
+                warn!(key = %key.display(), mode = format!("{mode:o}"), "the private key is readable by other users; chmod 600 it");
+            }
+            (identity, Mode::Production)
+        }
+        _ => (dev_identity(&args)?, Mode::Dev),
+    };
+    let resolver = Arc::new(CertResolver::new(&identity, &options)?);
+    info!(
+        bytes = resolver.certificate_message_len(),
+        device_max_content_len = args.device_max_content_len,
+        "the Certificate message fits a device TLS record"
+    );
+    let tls = server_config(resolver.clone(), &options)?;
+    let gateway = Gateway::new(config, tls, mode).map_err(anyhow::Error::msg)?;
+
+    let tls_listener = TcpListener::bind(args.tls_addr).await.with_context(|| {
+        format!(
+            "cannot listen on {} (TLS port); is another gateway running?",
+            args.tls_addr
+        )
+    })?;
+    let api_listener = TcpListener::bind(args.api_addr).await.with_context(|| {
+        format!(
+            "cannot listen on {} (API port); is another gateway running?",
+            args.api_addr
+        )
+    })?;
+    let tls_addr = tls_listener.local_addr()?;
+    let api_addr = api_listener.local_addr()?;
+    info!("Starting TLS server on {tls_addr}");
+    info!("Starting HTTP API on {api_addr}");
+    if mode == Mode::Dev {
+        warn!(
+            "development mode: self-signed certificate; devices do not verify the gateway (TLS_PEER_VERIFY_NONE). Use --cert and --key in production"
+        );
+    }
+    for endpoint in device_endpoints(tls_addr) {
+        info!(
+            "devices can use endpoint {endpoint} (Renode lines: wasmbed-gateway endpoint encode {endpoint})"
+        );
+    }
+    if let (Some(cert), Some(key)) = (args.cert.clone(), args.key.clone()) {
+        tokio::spawn(reload_on_signal(
+            resolver.clone(),
+            cert.clone(),
+            key.clone(),
+        ));
+        if args.reload_check_secs > 0 {
+            tokio::spawn(reload_on_change(
+                resolver,
+                cert,
+                key,
+                Duration::from_secs(args.reload_check_secs),
+            ));
+        }
+    }
+    gateway
+        .serve(tls_listener, api_listener, shutdown_signal())
+        .await?;
+    Ok(())
+}
+
+/// Completes on SIGTERM or SIGINT.
+async fn shutdown_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = match signal(SignalKind::terminate()) {
+        Ok(term) => term,
+        Err(e) => {
+            error!(error = %e, "cannot listen for SIGTERM; stop with Ctrl-C");
+            let _ = tokio::signal::ctrl_c().await;
+            return;
+        }
+    };
+    tokio::select! {
+        _ = term.recv() => info!("SIGTERM: shutting down"),
+        _ = tokio::signal::ctrl_c() => info!("SIGINT: shutting down"),
+    }
+}
+
+async fn reload_on_signal(resolver: Arc<CertResolver>, cert: PathBuf, key: PathBuf) {
+    use tokio::signal::unix::{SignalKind, signal};
+    let Ok(mut hup) = signal(SignalKind::hangup()) else {
+        return error!("cannot listen for SIGHUP; certificate reload on signal is off");
+    };
+    while hup.recv().await.is_some() {
+        reload(&resolver, &cert, &key, "SIGHUP");
+    }
+}
+
+async fn reload_on_change(
+    resolver: Arc<CertResolver>,
+    cert: PathBuf,
+    key: PathBuf,
+    every: Duration,
+) {
+    let stamp = |path: &Path| std::fs::metadata(path).and_then(|m| m.modified()).ok();
+    let mut seen = (stamp(&cert), stamp(&key));
+    let mut ticker = tokio::time::interval(every);
+    loop {
+        ticker.tick().await;
+        let now = (stamp(&cert), stamp(&key));
+        if now != seen {
+            seen = now;
+            reload(&resolver, &cert, &key, "file change");
+        }
+    }
+}
+
+fn reload(resolver: &CertResolver, cert: &Path, key: &Path, why: &str) {
+    match resolver.reload(cert, key) {
+        Ok(()) => {
+            info!(trigger = why, cert = %cert.display(), "certificate reloaded; new handshakes use it, connected devices stay")
+        }
+        Err(e) => {
+            error!(trigger = why, error = %e, "certificate reload failed; keeping the current certificate")
+        }
+    }
+}
+
+/// The dev identity in the state directory, made when missing or when its names no longer
+/// cover this machine's.
+fn dev_identity(args: &ServeArgs) -> Result<Identity> {
+    let dir = args.state_dir.join("dev");
+    let (cert, key) = (dir.join("gateway.pem"), dir.join("gateway-key.pem"));
+    let names = dev_names(&args.sans);
+    let wanted: BTreeSet<String> = names.iter().map(ToString::to_string).collect();
+    if let Ok(identity) = Identity::load(&cert, &key) {
+        if wanted.is_subset(&san_names(&identity)) {
+            info!(dir = %dir.display(), "using the dev certificate in the state directory");
+            return Ok(identity);
+        }
+        info!("the dev certificate does not cover this machine's names; making a new one");
+    }
+    std::fs::create_dir_all(&dir)
+        .with_context(|| format!("cannot create the state directory {}", dir.display()))?;
+    let identity = dev_gateway(&names, &CertificateOptions::default())?;
+    identity.save(&cert, &key)?;
+    info!(dir = %dir.display(), names = ?wanted, "made a dev certificate");
+    Ok(identity)
+}
+
+fn dev_names(extra: &[Host]) -> Vec<Host> {
+    let mut names: Vec<Host> = vec![
+        Host::Dns(wasmbed_endpoint::DnsName::parse("localhost").expect("valid name")),
+        Host::from(IpAddr::from([127, 0, 0, 1])),
+        Host::from(IpAddr::from(std::net::Ipv6Addr::LOCALHOST)),
+    ];
+    if let Some(name) = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .and_then(|h| Host::parse(h.trim()).ok())
+    {
+        names.push(name);
+    }
+    names.extend(local_addresses().into_iter().map(Host::from));
+    names.extend_from_slice(extra);
+    names.dedup();
+    names
+}
+
+fn san_names(identity: &Identity) -> BTreeSet<String> {
+    use x509_parser::prelude::{FromDer as _, GeneralName, X509Certificate};
+    let mut names = BTreeSet::new();
+    if let Some(Ok((_, cert))) = identity
+        .chain()
+        .first()
+        .map(|c| X509Certificate::from_der(c))
+    {
+        if let Ok(Some(san)) = cert.subject_alternative_name() {
+            for name in &san.value.general_names {
+                match name {
+                    GeneralName::DNSName(dns) => {
+                        names.insert((*dns).to_owned());
+                    }
+                    GeneralName::IPAddress(bytes) => {
+                        let ip = match bytes.len() {
+                            4 => <[u8; 4]>::try_from(*bytes).ok().map(IpAddr::from),
+                            16 => <[u8; 16]>::try_from(*bytes).ok().map(IpAddr::from),
+                            _ => None,
+                        };
+                        names.extend(ip.map(|ip| ip.to_string()));
+                    }
+                    _ => {}
+                }
+            }
+        }
+    }
+    names
+}
+
+fn local_addresses() -> Vec<IpAddr> {
+    if_addrs::get_if_addrs()
+        .map(|interfaces| interfaces.into_iter().map(|i| i.ip()).collect())
+        .unwrap_or_default()
+}
+
+/// The endpoints devices can dial: each non-loopback local address when bound to all
+/// interfaces, else the bound address.
+fn device_endpoints(bound: SocketAddr) -> Vec<Endpoint> {
+    let port = bound.port();
+    if !bound.ip().is_unspecified() {
+        return vec![Endpoint::from(bound)];
+    }
+    let mut endpoints: Vec<Endpoint> = local_addresses()
+        .into_iter()
+        .filter(|ip| !ip.is_loopback() && (bound.is_ipv6() || ip.is_ipv4()))
+        .filter(|ip| !matches!(ip, IpAddr::V6(v6) if v6.is_unicast_link_local()))
+        .map(|ip| Endpoint::from((ip, port)))
+        .collect();
+    if endpoints.is_empty() {
+        endpoints.push(Endpoint::from((IpAddr::from([127, 0, 0, 1]), port)));
+    }
+    endpoints
+}
+
+fn run_pki(pki: Pki) -> Result<()> {
+    match pki {
+        Pki::Ca {
+            out_dir,
+            name,
+            common_name,
+            key,
+        } => {
+            std::fs::create_dir_all(&out_dir)
+                .with_context(|| format!("cannot create {}", out_dir.display()))?;
+            let ca = CertificateAuthority::generate(&common_name, &key.options())?;
+            let (cert, key_path) = (
+                out_dir.join(format!("{name}.pem")),
+                out_dir.join(format!("{name}-key.pem")),
+            );
+            ca.save(&cert, &key_path)?;
+            let header = out_dir.join(format!("{name}.h"));
+            let symbol = format!(
+                "{}_certificate",
+                name.replace(|c: char| !c.is_ascii_alphanumeric(), "_")
+            );
+            std::fs::write(&header, c_header(ca.certificate(), &symbol)?)
+                .with_context(|| format!("cannot write {}", header.display()))?;
+            println!(
+                "wrote {}, {} (0600) and {}",
+                cert.display(),
+                key_path.display(),
+                header.display()
+            );
+        }
+        Pki::Gateway {
+            ca_cert,
+            ca_key,
+            sans,
+            out_dir,
+            key,
+        } => {
+            let ca = CertificateAuthority::load(&ca_cert, &ca_key)?;
+            std::fs::create_dir_all(&out_dir)
+                .with_context(|| format!("cannot create {}", out_dir.display()))?;
+            let identity = ca.issue_gateway(&sans, &key.options())?;
+            let (cert, key_path) = (out_dir.join("gateway.pem"), out_dir.join("gateway-key.pem"));
+            identity.save(&cert, &key_path)?;
+            println!(
+                "wrote {} and {} (0600); Certificate message {} bytes",
+                cert.display(),
+                key_path.display(),
+                wasmbed_tls::certificate_message_len(identity.chain())
+            );
+        }
+        Pki::Device {
+            ca_cert,
+            ca_key,
+            id,
+            out_dir,
+            key,
+        } => {
+            let ca = CertificateAuthority::load(&ca_cert, &ca_key)?;
+            let id = DeviceId::new(&id)?;
+            std::fs::create_dir_all(&out_dir)
+                .with_context(|| format!("cannot create {}", out_dir.display()))?;
+            let identity = ca.issue_device(&id, &key.options())?;
+            let (cert, key_path) = (
+                out_dir.join(format!("{id}.pem")),
+                out_dir.join(format!("{id}-key.pem")),
+            );
+            identity.save(&cert, &key_path)?;
+            println!("wrote {} and {} (0600)", cert.display(), key_path.display());
+        }
+        Pki::CHeader { cert, symbol } => {
+            let certs = load_certificates(&cert)?;
+            print!("{}", c_header(&certs[0], &symbol)?);
+        }
+    }
+    Ok(())
+}
+
+fn run_endpoint(command: EndpointCommand) -> Result<()> {
+    match command {
+        EndpointCommand::Encode { endpoint, base } => {
+            let image = MemoryImage::encode(&endpoint)?;
+            print!("{}", image.sysbus_lines(base)?);
+        }
+        EndpointCommand::Decode { hex } => {
+            let hex: String = hex.chars().filter(|c| !c.is_whitespace()).collect();
+            if hex.len() % 2 != 0 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+                bail!("the image must be an even number of hex digits, e.g. 0f00000031302e34...");
+            }
+            let bytes: Vec<u8> = (0..hex.len())
+                .step_by(2)
+                .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).expect("checked hex digits"))
+                .collect();
+            println!("{}", MemoryImage::decode(&bytes)?);
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,218 @@
+//! Prometheus metrics of the device server, served by `GET /metrics`.
+
+use std::fmt;
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::Registry;
+
+use crate::protocol::MessageType;
+
+/// Labels of `wasmbed_handshakes_total`.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct HandshakeLabels {
+    /// `ok`, or the failure class (see [`HandshakeFailure`](crate::server::HandshakeFailure)).
+    pub result: &'static str,
+}
+
+/// Labels of `wasmbed_frames_total`.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct FrameLabels {
+    /// Message type, as [`MessageType::as_str`].
+    pub r#type: &'static str,
+    /// `in` (device to gateway) or `out`.
+    pub direction: &'static str,
+}
+
+/// Labels of `wasmbed_protocol_errors_total`.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct KindLabels {
+    /// What went wrong, as a snake_case word.
+    pub kind: &'static str,
+}
+
+/// The gateway's metrics, registered in one registry.
+///
+/// Names follow Prometheus conventions (base units, `_total` counters):
+///
+/// | metric | type | labels |
+/// | --- | --- | --- |
+/// | `wasmbed_sessions_active` | gauge | |
+/// | `wasmbed_connections_active` | gauge | |
+/// | `wasmbed_handshakes_total` | counter | `result` |
+/// | `wasmbed_handshake_duration_seconds` | histogram | |
+/// | `wasmbed_frames_total` | counter | `type`, `direction` |
+/// | `wasmbed_protocol_errors_total` | counter | `kind` |
+/// | `wasmbed_connections_refused_total` | counter | `kind` (`connection_limit`) |
+/// | `wasmbed_sessions_closed_total` | counter | `kind` (why the session ended) |
+pub struct Metrics {
+    registry: Registry,
+    /// Device sessions past HELLO.
+    pub sessions_active: Gauge,
+    /// Open TLS connections (devices and HTTP clients on the TLS port).
+    pub connections_active: Gauge,
+    /// TLS handshakes by result.
+    pub handshakes: Family<HandshakeLabels, Counter>,
+    /// Time from TCP accept to a finished TLS handshake, in seconds.
+    pub handshake_duration: Histogram,
+    /// Frames by type and direction.
+    pub frames: Family<FrameLabels, Counter>,
+    /// Protocol errors by kind.
+    pub protocol_errors: Family<KindLabels, Counter>,
+    /// Connections refused, by reason.
+    pub refused: Family<KindLabels, Counter>,
+    /// Device sessions ended, by reason.
+    pub sessions_closed: Family<KindLabels, Counter>,
+}
+
+impl Metrics {
+    /// A fresh registry with every metric at zero.
+    pub fn new() -> Metrics {
+        let mut registry = Registry::with_prefix("wasmbed");
+        let sessions_active = Gauge::default();
+        registry.register(
+            "sessions_active",
+            "Device sessions past HELLO",
+            sessions_active.clone(),
+        );
+        let connections_active = Gauge::default();
+        registry.register(
+            "connections_active",
+            "Open TLS connections, devices and HTTP clients",
+            connections_active.clone(),
+        );
+        let handshakes = Family::<HandshakeLabels, Counter>::default();
+        registry.register("handshakes", "TLS handshakes by result", handshakes.clone());
+        // 0.25 ms to about 4 s.
+        let handshake_duration = Histogram::new(exponential_buckets(0.000_25, 2.0, 15));
+        registry.register_with_unit(
+            "handshake_duration",
+            "Time from TCP accept to a finished TLS handshake",
+            prometheus_client::registry::Unit::Seconds,
+            handshake_duration.clone(),
+        );
+        let frames = Family::<FrameLabels, Counter>::default();
+        registry.register(
+            "frames",
+            "Protocol frames by type and direction",
+            frames.clone(),
+        );
+        let protocol_errors = Family::<KindLabels, Counter>::default();
+        registry.register(
+            "protocol_errors",
+            "Protocol errors by kind",
+            protocol_errors.clone(),
+        );
+        let refused = Family::<KindLabels, Counter>::default();
+        registry.register(
+            "connections_refused",
+            "Connections refused by reason",
+            refused.clone(),
+        );
+        let sessions_closed = Family::<KindLabels, Counter>::default();
+        registry.register(
+            "sessions_closed",
+            "Device sessions ended, by reason",
+            sessions_closed.clone(),
+        );
+        Metrics {
+            registry,
+            sessions_active,
+            connections_active,
+            handshakes,
+            handshake_duration,
+            frames,
+            protocol_errors,
+            refused,
+            sessions_closed,
+        }
+    }
+
+    /// Counts one frame.
+    pub fn frame(&self, message_type: MessageType, direction: Direction) {
+        self.frames
+            .get_or_create(&FrameLabels {
+                r#type: message_type.as_str(),
+                direction: direction.as_str(),
+            })
+            .inc();
+    }
+
+    /// Counts under a `kind` label.
+    pub fn count(family: &Family<KindLabels, Counter>, kind: &'static str) {
+        family.get_or_create(&KindLabels { kind }).inc();
+    }
+
+    /// The registry in the OpenMetrics 1.0 text format, ending in `# EOF`
+    /// (`application/openmetrics-text; version=1.0.0`).
+    pub fn encode_openmetrics(&self) -> String {
+        let mut out = String::new();
+        // Writing to a String cannot fail.
+        let _ = prometheus_client::encoding::text::encode(&mut out, &self.registry);
+        out
+    }
+
+    /// The registry in the Prometheus text exposition format 0.0.4
+    /// (`text/plain; version=0.0.4`), for scrapers that do not ask for OpenMetrics.
+    ///
+    /// The OpenMetrics output differs only in ways this rewrites: counter families are named
+    /// without `_total` in `# HELP`/`# TYPE` (Prometheus text names them like their samples),
+    /// and it has `# UNIT` and `# EOF` lines.
+    pub fn encode_prometheus(&self) -> String {
+        let openmetrics = self.encode_openmetrics();
+        let counters: Vec<&str> = openmetrics
+            .lines()
+            .filter_map(|line| line.strip_prefix("# TYPE ")?.strip_suffix(" counter"))
+            .collect();
+        let mut out = String::with_capacity(openmetrics.len());
+        for line in openmetrics.lines() {
+            if line == "# EOF" || line.starts_with("# UNIT ") {
+                continue;
+            }
+            let renamed = ["# HELP ", "# TYPE "].iter().find_map(|prefix| {
+                let rest = line.strip_prefix(prefix)?;
+                let (name, tail) = rest.split_once(' ')?;
+                counters
+                    .contains(&name)
+                    .then(|| format!("{prefix}{name}_total {tail}"))
+            });
+            out.push_str(renamed.as_deref().unwrap_or(line));
+            out.push('\n');
+        }
+        out
+    }
+}
+
+impl Default for Metrics {
+    fn default() -> Metrics {
+        Metrics::new()
+    }
+}
+
+impl fmt::Debug for Metrics {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Metrics").finish_non_exhaustive()
+    }
+}
+
+/// Which way a frame went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Direction {
+    /// Device to gateway.
+    In,
+    /// Gateway to device.
+    Out,
+}
+
+impl Direction {
+    /// `in` or `out`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Direction::In => "in",
+            Direction::Out => "out",
+        }
+    }
+}

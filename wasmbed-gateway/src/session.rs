@@ -1,0 +1,569 @@
+//! One device session: HELLO, then heartbeats, echo and data until GOODBYE, silence, takeover,
+//! a protocol error or shutdown.
+
+use std::collections::HashMap;
+use std::io;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::{Bytes, BytesMut};
+use futures_util::{SinkExt, StreamExt};
+use tokio::net::TcpStream;
+use tokio::sync::{mpsc, oneshot};
+use tokio::time::timeout_at;
+use tokio_rustls::server::TlsStream;
+use tokio_util::codec::{Framed, FramedParts};
+use tracing::{debug, info, warn};
+
+use crate::metrics::{Direction, Metrics};
+use crate::protocol::{
+    ErrorCode, Frame, FrameCodec, GoodbyeReason, Message, PROTOCOL_VERSION, ProtocolError,
+};
+use crate::registry::{Command, DeviceInfo, DeviceState, Registration};
+use crate::server::Shared;
+
+type Stream = Framed<TlsStream<TcpStream>, FrameCodec>;
+
+/// How long a closing session may take to flush its last frames and close_notify.
+const CLOSE_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Runs a device session on a TLS stream whose first bytes are in `read`.
+pub(crate) async fn run(
+    shared: Arc<Shared>,
+    tls: TlsStream<TcpStream>,
+    read: BytesMut,
+    peer: SocketAddr,
+) {
+    let client_cn = client_certificate_cn(&tls);
+    let (tls_version, cipher_suite) = {
+        let conn = tls.get_ref().1;
+        (
+            conn.protocol_version()
+                .map(|v| format!("{v:?}"))
+                .unwrap_or_default(),
+            conn.negotiated_cipher_suite()
+                .map(|s| format!("{:?}", s.suite()))
+                .unwrap_or_default(),
+        )
+    };
+    let mut parts = FramedParts::new::<Frame>(tls, FrameCodec::new(shared.config.max_frame_len));
+    parts.read_buf = read;
+    let mut stream = Framed::from_parts(parts);
+
+    let hello = match timeout_at(
+        (Instant::now() + shared.config.hello_timeout).into(),
+        stream.next(),
+    )
+    .await
+    {
+        Err(_) => {
+            let message = format!("no HELLO within {:?}", shared.config.hello_timeout);
+            Metrics::count(&shared.metrics.protocol_errors, "hello_timeout");
+            return close_with_error(&shared, stream, 0, ErrorCode::HelloTimeout, &message, peer)
+                .await;
+        }
+        Ok(None) => return debug!(%peer, "connection closed before HELLO"),
+        Ok(Some(Err(e))) => return protocol_error(&shared, stream, e, peer, None).await,
+        Ok(Some(Ok(frame))) => frame,
+    };
+    shared
+        .metrics
+        .frame(hello.message.message_type(), Direction::In);
+    let (device_id, firmware_version) = match hello.message {
+        Message::Hello {
+            version,
+            device_id,
+            firmware_version,
+        } => {
+            if version != PROTOCOL_VERSION {
+                let message = format!(
+                    "protocol version {version} is not supported; this gateway speaks {PROTOCOL_VERSION}"
+                );
+                Metrics::count(&shared.metrics.protocol_errors, "unsupported_version");
+                return close_with_error(
+                    &shared,
+                    stream,
+                    hello.id,
+                    ErrorCode::UnsupportedVersion,
+                    &message,
+                    peer,
+                )
+                .await;
+            }
+            (device_id, firmware_version)
+        }
+        other => {
+            let message = format!(
+                "expected HELLO first, got {}",
+                other.message_type().as_str()
+            );
+            Metrics::count(&shared.metrics.protocol_errors, "unexpected_message");
+            return close_with_error(
+                &shared,
+                stream,
+                hello.id,
+                ErrorCode::UnexpectedMessage,
+                &message,
+                peer,
+            )
+            .await;
+        }
+    };
+    if let Some(cn) = &client_cn {
+        if *cn != device_id {
+            let message = format!(
+                "device id {device_id:?} does not match the client certificate's CN {cn:?}"
+            );
+            Metrics::count(&shared.metrics.protocol_errors, "device_id_mismatch");
+            return close_with_error(
+                &shared,
+                stream,
+                hello.id,
+                ErrorCode::DeviceIdMismatch,
+                &message,
+                peer,
+            )
+            .await;
+        }
+    }
+
+    let (commands_tx, commands) = mpsc::channel(shared.config.outbound_queue_len);
+    let info = DeviceInfo::new(
+        device_id.clone(),
+        firmware_version.clone(),
+        peer,
+        tls_version,
+        cipher_suite,
+        client_cn,
+    );
+    let registration = shared.registry.register(info, commands_tx);
+    shared.metrics.sessions_active.inc();
+    info!(
+        device_id,
+        %peer,
+        firmware_version,
+        session = registration.session_id,
+        took_over = registration.replaced,
+        "device connected"
+    );
+    let ack = Frame {
+        id: hello.id,
+        message: Message::HelloAck {
+            version: PROTOCOL_VERSION,
+            heartbeat_interval_secs: shared.config.heartbeat_interval_secs(),
+            max_frame_len: shared.config.max_frame_len,
+        },
+    };
+    let mut session = Session {
+        shared: shared.clone(),
+        device_id,
+        peer,
+        registration,
+        next_id: 1,
+        pending: HashMap::new(),
+    };
+    let end = match session.send(&mut stream, ack).await {
+        Ok(()) => session.serve(&mut stream, commands).await,
+        Err(e) => End::Io(e),
+    };
+    session.finish(stream, end).await;
+}
+
+/// Why a session ended.
+#[derive(Debug)]
+enum End {
+    /// The device said GOODBYE.
+    Goodbye(GoodbyeReason),
+    /// The device closed TLS cleanly (close_notify) without GOODBYE.
+    Closed,
+    /// The connection dropped without close_notify (power loss, reset).
+    Dropped(io::Error),
+    /// Any other I/O error, including a stalled write.
+    Io(io::Error),
+    /// Nothing for 3 heartbeat intervals.
+    Silent,
+    /// A newer session for the same device id.
+    TakenOver,
+    /// The gateway is shutting down.
+    Shutdown,
+    /// A malformed or unexpected frame.
+    Protocol(ErrorCode, String, u32),
+}
+
+impl End {
+    fn kind(&self) -> &'static str {
+        match self {
+            End::Goodbye(_) => "goodbye",
+            End::Closed => "closed",
+            End::Dropped(_) => "dropped",
+            End::Io(_) => "io_error",
+            End::Silent => "heartbeat_timeout",
+            End::TakenOver => "taken_over",
+            End::Shutdown => "shutdown",
+            End::Protocol(..) => "protocol_error",
+        }
+    }
+}
+
+struct Session {
+    shared: Arc<Shared>,
+    device_id: String,
+    peer: SocketAddr,
+    registration: Registration,
+    next_id: u32,
+    pending: HashMap<u32, (Instant, oneshot::Sender<(Duration, Bytes)>)>,
+}
+
+impl Session {
+    async fn serve(&mut self, stream: &mut Stream, mut commands: mpsc::Receiver<Command>) -> End {
+        let liveness = self.shared.config.liveness_timeout();
+        let mut deadline = Instant::now() + liveness;
+        loop {
+            tokio::select! {
+                _ = self.shared.shutdown.cancelled() => return End::Shutdown,
+                _ = self.registration.taken_over.cancelled() => return End::TakenOver,
+                Some(command) = commands.recv() => {
+                    if let Err(e) = self.command(stream, command).await {
+                        return End::Io(e);
+                    }
+                }
+                next = timeout_at(deadline.into(), stream.next()) => {
+                    let frame = match next {
+                        Err(_) => return End::Silent,
+                        Ok(None) => return End::Closed,
+                        Ok(Some(Err(ProtocolError::Io(e)))) => return dropped_or_io(e),
+                        Ok(Some(Err(e))) => {
+                            Metrics::count(&self.shared.metrics.protocol_errors, e.kind());
+                            return End::Protocol(e.error_code(), e.to_string(), e.frame_id().unwrap_or(0));
+                        }
+                        Ok(Some(Ok(frame))) => frame,
+                    };
+                    deadline = Instant::now() + liveness;
+                    self.shared.metrics.frame(frame.message.message_type(), Direction::In);
+                    self.shared.registry.seen(&self.device_id, self.registration.session_id);
+                    match self.frame(stream, frame).await {
+                        Ok(None) => {}
+                        Ok(Some(end)) => return end,
+                        Err(e) => return End::Io(e),
+                    }
+                }
+            }
+        }
+    }
+
+    /// Handles one frame from the device; `Some` ends the session.
+    async fn frame(&mut self, stream: &mut Stream, frame: Frame) -> io::Result<Option<End>> {
+        let id = frame.id;
+        match frame.message {
+            Message::Heartbeat { uptime_ms } => {
+                self.shared.registry.update(
+                    &self.device_id,
+                    self.registration.session_id,
+                    |info| info.uptime_ms = Some(uptime_ms),
+                );
+                self.send(
+                    stream,
+                    Frame {
+                        id,
+                        message: Message::HeartbeatAck,
+                    },
+                )
+                .await?;
+            }
+            Message::Echo(payload) => {
+                self.send(
+                    stream,
+                    Frame {
+                        id,
+                        message: Message::EchoReply(payload),
+                    },
+                )
+                .await?
+            }
+            Message::EchoReply(payload) => match self.pending.remove(&id) {
+                Some((sent, reply)) => {
+                    let _ = reply.send((sent.elapsed(), payload));
+                }
+                None => debug!(
+                    device_id = self.device_id,
+                    id, "ECHO_REPLY for no pending ECHO"
+                ),
+            },
+            Message::Data(data) => self.shared.registry.push_inbound(&self.device_id, data),
+            Message::Goodbye { reason } => return Ok(Some(End::Goodbye(reason))),
+            other => {
+                Metrics::count(&self.shared.metrics.protocol_errors, "unexpected_message");
+                let message = format!(
+                    "{} is not a message a device sends after HELLO",
+                    other.message_type().as_str()
+                );
+                return Ok(Some(End::Protocol(
+                    ErrorCode::UnexpectedMessage,
+                    message,
+                    id,
+                )));
+            }
+        }
+        Ok(None)
+    }
+
+    async fn command(&mut self, stream: &mut Stream, command: Command) -> io::Result<()> {
+        let id = self.fresh_id();
+        match command {
+            Command::Data(data) => {
+                self.send(
+                    stream,
+                    Frame {
+                        id,
+                        message: Message::Data(data),
+                    },
+                )
+                .await
+            }
+            Command::Echo { payload, reply } => {
+                // Answers that never come must not pile up.
+                self.pending.retain(|_, (_, reply)| !reply.is_closed());
+                self.pending.insert(id, (Instant::now(), reply));
+                self.send(
+                    stream,
+                    Frame {
+                        id,
+                        message: Message::Echo(payload),
+                    },
+                )
+                .await
+            }
+        }
+    }
+
+    fn fresh_id(&mut self) -> u32 {
+        let id = self.next_id;
+        self.next_id = self.next_id.wrapping_add(1).max(1);
+        id
+    }
+
+    /// Sends a frame, giving up when the device does not read for a heartbeat timeout.
+    async fn send(&self, stream: &mut Stream, frame: Frame) -> io::Result<()> {
+        let message_type = frame.message.message_type();
+        send(
+            &self.shared,
+            stream,
+            frame,
+            self.shared.config.liveness_timeout(),
+        )
+        .await?;
+        self.shared.metrics.frame(message_type, Direction::Out);
+        self.shared
+            .registry
+            .update(&self.device_id, self.registration.session_id, |info| {
+                info.frames_out += 1
+            });
+        Ok(())
+    }
+
+    async fn finish(self, mut stream: Stream, end: End) {
+        let goodbye = |reason| Frame {
+            id: 0,
+            message: Message::Goodbye { reason },
+        };
+        let (state, last) = match &end {
+            End::Silent => (
+                DeviceState::Unreachable,
+                Some(goodbye(GoodbyeReason::HeartbeatTimeout)),
+            ),
+            End::TakenOver => (
+                DeviceState::Disconnected,
+                Some(goodbye(GoodbyeReason::TakenOver)),
+            ),
+            End::Shutdown => (
+                DeviceState::Disconnected,
+                Some(goodbye(GoodbyeReason::Shutdown)),
+            ),
+            End::Protocol(code, message, id) => (
+                DeviceState::Disconnected,
+                Some(error_frame(
+                    *id,
+                    *code,
+                    message,
+                    self.shared.config.max_frame_len,
+                )),
+            ),
+            _ => (DeviceState::Disconnected, None),
+        };
+        self.shared
+            .registry
+            .unregister(&self.device_id, self.registration.session_id, state);
+        self.shared.metrics.sessions_active.dec();
+        Metrics::count(&self.shared.metrics.sessions_closed, end.kind());
+        let (device_id, peer, session) = (&self.device_id, self.peer, self.registration.session_id);
+        match &end {
+            End::Goodbye(reason) => {
+                info!(device_id, %peer, session, ?reason, "device said goodbye")
+            }
+            End::Closed => info!(device_id, %peer, session, "device closed the session"),
+            End::Dropped(e) => {
+                info!(device_id, %peer, session, error = %e, "device dropped the connection without close_notify (power loss or reset)")
+            }
+            End::Io(e) => warn!(device_id, %peer, session, error = %e, "device session I/O error"),
+            End::Silent => warn!(
+                device_id,
+                %peer,
+                session,
+                timeout = ?self.shared.config.liveness_timeout(),
+                "device missed 3 heartbeat intervals; closed and marked unreachable"
+            ),
+            End::TakenOver => {
+                info!(device_id, %peer, session, "a newer session for this device took over")
+            }
+            End::Shutdown => debug!(device_id, %peer, session, "session closed for shutdown"),
+            End::Protocol(code, message, _) => {
+                warn!(device_id, %peer, session, ?code, message, "protocol error; session closed")
+            }
+        }
+        if let Some(frame) = last {
+            let message_type = frame.message.message_type();
+            if send(&self.shared, &mut stream, frame, CLOSE_TIMEOUT)
+                .await
+                .is_ok()
+            {
+                self.shared.metrics.frame(message_type, Direction::Out);
+            }
+        }
+        if !matches!(end, End::Dropped(_) | End::Io(_)) {
+            let _ = tokio::time::timeout(CLOSE_TIMEOUT, SinkExt::<Frame>::close(&mut stream)).await;
+        }
+    }
+}
+
+fn dropped_or_io(e: io::Error) -> End {
+    match e.kind() {
+        io::ErrorKind::UnexpectedEof
+        | io::ErrorKind::ConnectionReset
+        | io::ErrorKind::BrokenPipe => End::Dropped(e),
+        _ => End::Io(e),
+    }
+}
+
+async fn send(
+    shared: &Shared,
+    stream: &mut Stream,
+    frame: Frame,
+    limit: Duration,
+) -> io::Result<()> {
+    match tokio::time::timeout(limit, stream.send(frame)).await {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(ProtocolError::Io(e))) => Err(e),
+        Ok(Err(e)) => {
+            Metrics::count(&shared.metrics.protocol_errors, "encode");
+            Err(io::Error::other(e))
+        }
+        Err(_) => Err(io::Error::new(
+            io::ErrorKind::TimedOut,
+            "device stopped reading",
+        )),
+    }
+}
+
+/// An ERROR frame whose message is cut (at a character boundary) to fit `max_frame_len`.
+fn error_frame(id: u32, code: ErrorCode, message: &str, max_frame_len: u32) -> Frame {
+    // type (1) + id (4) + code (2)
+    let room = (max_frame_len as usize).saturating_sub(7);
+    let mut end = message.len().min(room);
+    while !message.is_char_boundary(end) {
+        end -= 1;
+    }
+    Frame {
+        id,
+        message: Message::Error {
+            code,
+            message: message[..end].to_owned(),
+        },
+    }
+}
+
+/// Sends ERROR and closes: for failures before a session is registered.
+async fn close_with_error(
+    shared: &Shared,
+    mut stream: Stream,
+    id: u32,
+    code: ErrorCode,
+    message: &str,
+    peer: SocketAddr,
+) {
+    warn!(%peer, ?code, message, "closing device connection");
+    let frame = error_frame(id, code, message, shared.config.max_frame_len);
+    if send(shared, &mut stream, frame, CLOSE_TIMEOUT)
+        .await
+        .is_ok()
+    {
+        shared
+            .metrics
+            .frame(crate::protocol::MessageType::Error, Direction::Out);
+    }
+    let _ = tokio::time::timeout(CLOSE_TIMEOUT, SinkExt::<Frame>::close(&mut stream)).await;
+}
+
+async fn protocol_error(
+    shared: &Shared,
+    stream: Stream,
+    e: ProtocolError,
+    peer: SocketAddr,
+    _device: Option<&str>,
+) {
+    if let ProtocolError::Io(e) = &e {
+        return debug!(%peer, error = %e, "connection lost before HELLO");
+    }
+    Metrics::count(&shared.metrics.protocol_errors, e.kind());
+    close_with_error(
+        shared,
+        stream,
+        e.frame_id().unwrap_or(0),
+        e.error_code(),
+        &e.to_string(),
+        peer,
+    )
+    .await;
+}
+
+/// The device sent nothing after the handshake within the hello timeout.
+pub(crate) async fn hello_timeout(shared: &Shared, tls: TlsStream<TcpStream>, peer: SocketAddr) {
+    let stream = Framed::new(tls, FrameCodec::new(shared.config.max_frame_len));
+    let message = format!("no HELLO within {:?}", shared.config.hello_timeout);
+    Metrics::count(&shared.metrics.protocol_errors, "hello_timeout");
+    close_with_error(shared, stream, 0, ErrorCode::HelloTimeout, &message, peer).await;
+}
+
+/// Tells a connection over the limit that the gateway is full.
+pub(crate) async fn refuse_overloaded(shared: &Shared, tls: TlsStream<TcpStream>) {
+    let peer = tls.get_ref().0.peer_addr().ok();
+    let mut stream = Framed::new(tls, FrameCodec::new(shared.config.max_frame_len));
+    let message = format!(
+        "connection limit of {} reached; retry later",
+        shared.config.max_connections
+    );
+    let frame = error_frame(
+        0,
+        ErrorCode::Overloaded,
+        &message,
+        shared.config.max_frame_len,
+    );
+    let _ = send(shared, &mut stream, frame, CLOSE_TIMEOUT).await;
+    let _ = tokio::time::timeout(CLOSE_TIMEOUT, SinkExt::<Frame>::close(&mut stream)).await;
+    debug!(?peer, "refused: connection limit");
+}
+
+/// The subject CN of the client certificate, if the client presented one.
+fn client_certificate_cn(tls: &TlsStream<TcpStream>) -> Option<String> {
+    use x509_parser::prelude::{FromDer as _, X509Certificate};
+    let cert = tls.get_ref().1.peer_certificates()?.first()?;
+    let (_, parsed) = X509Certificate::from_der(cert).ok()?;
+    let cn = parsed
+        .subject()
+        .iter_common_name()
+        .next()?
+        .as_str()
+        .ok()?
+        .to_owned();
+    Some(cn)
+}

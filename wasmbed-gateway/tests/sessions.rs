@@ -1,0 +1,207 @@
+//! Device sessions against the real binary in dev mode: listing, heartbeats, echo, data,
+//! takeover, shutdown, and the TLS port's HTTP and openssl clients.
+
+mod support;
+
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use bytes::Bytes;
+use support::{Gateway, curl, dev_tls, device, device_options};
+use wasmbed_gateway::client::{DeviceClient, SessionEnd};
+use wasmbed_gateway::protocol::GoodbyeReason;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn dev_mode_device_is_listed_and_exchanges_echo_and_data() {
+    let gw = Gateway::start(&[]);
+    let mut dev = device(&gw, "sensor-1").await;
+    assert_eq!(gw.connected(), ["sensor-1"]);
+    let info = gw.api_json("/devices/sensor-1");
+    assert_eq!(info["state"], "connected");
+    assert_eq!(info["tls_version"], "TLSv1_3");
+
+    // Echo from the device and from the API.
+    assert!(dev.echo(Bytes::from_static(b"ping")).await.unwrap() < Duration::from_secs(5));
+    let (status, body) = gw.api("POST", "/devices/sensor-1/echo", Some(b"hello device"));
+    assert_eq!(status, 200, "{body}");
+    let echo: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(echo["matches"], true);
+    assert!(echo["rtt_us"].as_u64().unwrap() > 0);
+
+    // DATA both ways.
+    let (status, body) = gw.api("POST", "/devices/sensor-1/data", Some(b"to the device"));
+    assert_eq!(status, 202, "{body}");
+    let received = tokio::time::timeout(Duration::from_secs(5), dev.recv_data())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(&received[..], b"to the device");
+    dev.send_data(Bytes::from_static(b"from the device"))
+        .await
+        .unwrap();
+    gw.eventually(Duration::from_secs(5), "DATA queued", || {
+        gw.api_json("/devices/sensor-1")["data_queued"] == 1
+    });
+    let data = gw.api_json("/devices/sensor-1/data");
+    assert_eq!(data["messages"][0]["text"], "from the device");
+    assert_eq!(data["messages"][0]["hex"], "66726f6d2074686520646576696365");
+
+    // Errors name the problem.
+    let (status, body) = gw.api("POST", "/devices/nobody/data", Some(b"x"));
+    assert_eq!(status, 404);
+    let error: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(error["error"], "device \"nobody\" is not connected");
+    let (status, _) = gw.api("GET", "/nowhere", None);
+    assert_eq!(status, 404);
+
+    assert_eq!(dev.goodbye().await, SessionEnd::Left);
+    gw.eventually(Duration::from_secs(5), "device gone after GOODBYE", || {
+        gw.connected().is_empty()
+    });
+    assert_eq!(gw.api_json("/devices/sensor-1")["state"], "disconnected");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn heartbeats_keep_a_device_listed_and_silence_removes_it() {
+    let gw = Gateway::start(&["--heartbeat-interval-secs", "1"]);
+    let alive = device(&gw, "alive").await;
+    assert_eq!(alive.heartbeat_interval(), Duration::from_secs(1));
+    let silent = DeviceClient::connect(
+        gw.tls,
+        "localhost".try_into().unwrap(),
+        dev_tls(),
+        wasmbed_gateway::client::DeviceOptions {
+            heartbeats: false,
+            ..device_options("silent")
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(gw.connected(), ["alive", "silent"]);
+    let end = tokio::time::timeout(Duration::from_secs(10), silent.closed())
+        .await
+        .unwrap();
+    assert_eq!(end, SessionEnd::Goodbye(GoodbyeReason::HeartbeatTimeout));
+    assert_eq!(gw.connected(), ["alive"]);
+    assert_eq!(gw.api_json("/devices/silent")["state"], "unreachable");
+    // Four intervals later the heartbeating device is still there.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert_eq!(gw.connected(), ["alive"]);
+    alive.goodbye().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_newest_session_takes_over() {
+    let gw = Gateway::start(&[]);
+    let first = device(&gw, "twin").await;
+    let first_session = gw.api_json("/devices/twin")["session_id"].as_u64().unwrap();
+    let second = device(&gw, "twin").await;
+    let end = tokio::time::timeout(Duration::from_secs(5), first.closed())
+        .await
+        .unwrap();
+    assert_eq!(end, SessionEnd::Goodbye(GoodbyeReason::TakenOver));
+    assert_eq!(gw.connected(), ["twin"]);
+    let info = gw.api_json("/devices/twin");
+    assert_eq!(info["state"], "connected");
+    assert_ne!(info["session_id"].as_u64().unwrap(), first_session);
+    second.echo(Bytes::from_static(b"still me")).await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sigterm_says_goodbye_to_devices_and_exits() {
+    let mut gw = Gateway::start(&["--shutdown-grace-secs", "5"]);
+    let dev = device(&gw, "leaving").await;
+    gw.signal("TERM");
+    let end = tokio::time::timeout(Duration::from_secs(5), dev.closed())
+        .await
+        .unwrap();
+    assert_eq!(end, SessionEnd::Goodbye(GoodbyeReason::Shutdown));
+    assert_eq!(gw.wait_exit(Duration::from_secs(10)), Some(0));
+    assert!(gw.log_text().contains("gateway stopped"));
+}
+
+#[test]
+fn curl_and_openssl_on_the_tls_port() {
+    let gw = Gateway::start(&[]);
+    let url = format!("https://{}/health", gw.tls);
+    for flags in [
+        &["-k"][..],
+        &["-k", "--http1.1"],
+        &["-k", "--http1.1", "--no-alpn"],
+        &["-k", "--http2"],
+    ] {
+        let (status, body) = curl(&url, "GET", None, flags);
+        assert_eq!(status, 200, "curl {flags:?}: {body}");
+        let health: serde_json::Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(health["status"], "ok");
+        assert_eq!(health["mode"], "dev");
+    }
+    // The device API is not served on the device port.
+    let (status, body) = curl(&format!("https://{}/devices", gw.tls), "GET", None, &["-k"]);
+    assert_eq!(status, 404, "{body}");
+
+    let out = Command::new("openssl")
+        .args(["s_client", "-connect", &gw.tls.to_string(), "-brief"])
+        .stdin(Stdio::null())
+        .output()
+        .expect("openssl is installed");
+    let text =
+        String::from_utf8_lossy(&out.stderr).into_owned() + &String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("CONNECTION ESTABLISHED"), "{text}");
+    assert!(text.contains("Protocol version: TLSv1.3"), "{text}");
+}
+
+#[test]
+fn metrics_parse_as_prometheus_text_and_openmetrics() {
+    let gw = Gateway::start(&[]);
+    let _ = curl(&format!("https://{}/health", gw.tls), "GET", None, &["-k"]);
+    let (status, prometheus) = gw.api("GET", "/metrics", None);
+    assert_eq!(status, 200);
+    let (status, openmetrics) = curl(
+        &format!("http://{}/metrics", gw.api),
+        "GET",
+        None,
+        &["-H", "Accept: application/openmetrics-text; version=1.0.0"],
+    );
+    assert_eq!(status, 200);
+    assert!(openmetrics.trim_end().ends_with("# EOF"), "{openmetrics}");
+    for (parser, text) in [
+        ("prometheus_client.parser", prometheus),
+        ("prometheus_client.openmetrics.parser", openmetrics),
+    ] {
+        let script = format!(
+            r#"
+import sys
+from {parser} import text_string_to_metric_families
+families = {{f.name: f for f in text_string_to_metric_families(sys.stdin.read())}}
+for name in ["wasmbed_sessions_active", "wasmbed_handshakes", "wasmbed_handshake_duration_seconds",
+             "wasmbed_connections_active"]:
+    assert name in families, (name, sorted(families))
+assert families["wasmbed_handshakes"].type == "counter", families["wasmbed_handshakes"]
+assert families["wasmbed_handshake_duration_seconds"].type == "histogram"
+ok = [s for s in families["wasmbed_handshakes"].samples if s.labels.get("result") == "ok"]
+assert ok and ok[0].value >= 1, families["wasmbed_handshakes"].samples
+"#
+        );
+        let mut child = Command::new("python3")
+            .args(["-c", &script])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        use std::io::Write;
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(text.as_bytes())
+            .unwrap();
+        let out = child.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "{parser} could not parse /metrics (pip install prometheus_client):\n{}\n{text}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}

@@ -1,0 +1,249 @@
+//! Runs the real `wasmbed-gateway` binary on loopback ports and talks to it with curl, openssl
+//! and the library's device client.
+
+#![allow(dead_code, unreachable_pub)]
+
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use wasmbed_gateway::client::{DeviceClient, DeviceOptions};
+use wasmbed_tls::rustls::ClientConfig;
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_wasmbed-gateway");
+
+/// A gateway process; killed on drop.
+pub struct Gateway {
+    child: Child,
+    pub tls: SocketAddr,
+    pub api: SocketAddr,
+    pub dir: tempfile::TempDir,
+    log: Arc<Mutex<Vec<String>>>,
+}
+
+impl Gateway {
+    /// Starts the binary with `args` plus loopback ports and a temporary state directory.
+    pub fn start(args: &[&str]) -> Gateway {
+        let dir = tempfile::tempdir().unwrap();
+        Gateway::start_in(dir, args)
+    }
+
+    pub fn start_in(dir: tempfile::TempDir, args: &[&str]) -> Gateway {
+        let mut child = Command::new(BIN)
+            .args([
+                "--tls-addr",
+                "127.0.0.1:0",
+                "--api-addr",
+                "127.0.0.1:0",
+                "--state-dir",
+            ])
+            .arg(dir.path().join("state"))
+            .args(args)
+            .env("WASMBED_GATEWAY_LOG", "debug")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("the gateway binary runs");
+        let log = Arc::new(Mutex::new(Vec::new()));
+        for pipe in [
+            Box::new(child.stdout.take().unwrap()) as Box<dyn std::io::Read + Send>,
+            Box::new(child.stderr.take().unwrap()),
+        ] {
+            let log = log.clone();
+            std::thread::spawn(move || {
+                for line in BufReader::new(pipe).lines().map_while(Result::ok) {
+                    log.lock().unwrap().push(line);
+                }
+            });
+        }
+        let mut gateway = Gateway {
+            child,
+            tls: "0.0.0.0:0".parse().unwrap(),
+            api: "0.0.0.0:0".parse().unwrap(),
+            dir,
+            log,
+        };
+        let tls = gateway.wait_for_log("Starting TLS server on ", Duration::from_secs(30));
+        let api = gateway.wait_for_log("Starting HTTP API on ", Duration::from_secs(5));
+        gateway.tls = address_after(&tls, "Starting TLS server on ");
+        gateway.api = address_after(&api, "Starting HTTP API on ");
+        gateway
+    }
+
+    /// Waits for a log line containing `needle` and returns it.
+    pub fn wait_for_log(&mut self, needle: &str, limit: Duration) -> String {
+        let deadline = Instant::now() + limit;
+        loop {
+            if let Some(line) = self.log.lock().unwrap().iter().find(|l| l.contains(needle)) {
+                return line.clone();
+            }
+            if let Ok(Some(status)) = self.child.try_wait() {
+                panic!(
+                    "gateway exited with {status} before logging {needle:?}:\n{}",
+                    self.log_text()
+                );
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no log line {needle:?} within {limit:?}:\n{}",
+                self.log_text()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    pub fn log_text(&self) -> String {
+        self.log.lock().unwrap().join("\n")
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    pub fn signal(&self, name: &str) {
+        let status = Command::new("kill")
+            .args([&format!("-{name}"), &self.pid().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+
+    /// Waits for the process to exit and returns its exit code.
+    pub fn wait_exit(&mut self, limit: Duration) -> Option<i32> {
+        let deadline = Instant::now() + limit;
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status.code();
+            }
+            assert!(
+                Instant::now() < deadline,
+                "gateway did not exit within {limit:?}:\n{}",
+                self.log_text()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// `GET` (or another method) on the API with curl; returns (status, body).
+    pub fn api(&self, method: &str, path: &str, body: Option<&[u8]>) -> (u16, String) {
+        curl(&format!("http://{}{path}", self.api), method, body, &[])
+    }
+
+    pub fn api_json(&self, path: &str) -> serde_json::Value {
+        let (status, body) = self.api("GET", path, None);
+        assert_eq!(status, 200, "GET {path}: {body}");
+        serde_json::from_str(&body).unwrap_or_else(|e| panic!("GET {path}: {e}: {body}"))
+    }
+
+    pub fn connected(&self) -> Vec<String> {
+        self.api_json("/devices")["devices"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| d["device_id"].as_str().unwrap().to_owned())
+            .collect()
+    }
+
+    /// Polls until `f` holds (or panics after `limit`).
+    pub fn eventually(&self, limit: Duration, what: &str, mut f: impl FnMut() -> bool) {
+        let deadline = Instant::now() + limit;
+        while !f() {
+            assert!(
+                Instant::now() < deadline,
+                "{what} within {limit:?}:\n{}",
+                self.log_text()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+}
+
+impl Drop for Gateway {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn address_after(line: &str, prefix: &str) -> SocketAddr {
+    let start = line.find(prefix).unwrap() + prefix.len();
+    line[start..]
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
+/// Runs curl; returns (status, body).
+pub fn curl(url: &str, method: &str, body: Option<&[u8]>, extra: &[&str]) -> (u16, String) {
+    let mut command = Command::new("curl");
+    command
+        .args([
+            "-sS",
+            "--max-time",
+            "10",
+            "-X",
+            method,
+            "-w",
+            "\n%{http_code}",
+        ])
+        .args(extra)
+        .arg(url);
+    if body.is_some() {
+        command.args(["--data-binary", "@-"]).stdin(Stdio::piped());
+    }
+    command.stdout(Stdio::piped()).stderr(Stdio::piped());
+    let mut child = command.spawn().expect("curl is installed");
+    if let Some(body) = body {
+        use std::io::Write;
+        child.stdin.take().unwrap().write_all(body).unwrap();
+    }
+    let out = child.wait_with_output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let (body, status) = text.rsplit_once('\n').unwrap_or(("", "0"));
+    (status.trim().parse().unwrap_or(0), body.to_owned())
+}
+
+/// Runs the binary with `args` to completion: (exit code, stdout, stderr).
+pub fn run(args: &[&str], dir: &Path) -> (i32, String, String) {
+    let out = Command::new(BIN)
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+pub fn device_options(id: &str) -> DeviceOptions {
+    DeviceOptions {
+        device_id: id.to_owned(),
+        ..DeviceOptions::default()
+    }
+}
+
+pub fn dev_tls() -> Arc<ClientConfig> {
+    wasmbed_tls::danger::insecure_dev_client_config(None, &[]).unwrap()
+}
+
+pub async fn device(gateway: &Gateway, id: &str) -> DeviceClient {
+    DeviceClient::connect(
+        gateway.tls,
+        "localhost".try_into().unwrap(),
+        dev_tls(),
+        device_options(id),
+    )
+    .await
+    .unwrap_or_else(|e| panic!("device {id} cannot connect: {e}\n{}", gateway.log_text()))
+}
