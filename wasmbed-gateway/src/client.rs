@@ -417,3 +417,116 @@ pub async fn connect_with_retry(
         }
     }
 }
+
+/// What a [`PersistentDevice`] is doing.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Status {
+    /// Whether a session is open now.
+    pub connected: bool,
+    /// Sessions opened so far.
+    pub sessions: u64,
+    /// Why the last attempt or session failed, if one did.
+    pub last_error: Option<String>,
+}
+
+/// A device that keeps its session: it reconnects with [`Backoff`] whenever the session ends
+/// (gateway restart, takeover, network loss), like the firmware, until [`PersistentDevice::stop`].
+///
+/// Heartbeats and the gateway's ECHO are answered as by [`DeviceClient`]; DATA from the gateway
+/// is discarded.
+#[derive(Debug)]
+pub struct PersistentDevice {
+    status: tokio::sync::watch::Receiver<Status>,
+    stop: tokio_util::sync::CancellationToken,
+    task: JoinHandle<()>,
+}
+
+impl PersistentDevice {
+    /// Starts connecting in the background.
+    pub fn spawn(
+        addr: SocketAddr,
+        server_name: ServerName<'static>,
+        tls: Arc<ClientConfig>,
+        options: DeviceOptions,
+        backoff: Backoff,
+    ) -> PersistentDevice {
+        let (status_tx, status) = tokio::sync::watch::channel(Status::default());
+        let stop = tokio_util::sync::CancellationToken::new();
+        let task = tokio::spawn({
+            let stop = stop.clone();
+            async move {
+                let mut attempt = 0;
+                loop {
+                    let connect = DeviceClient::connect(
+                        addr,
+                        server_name.clone(),
+                        tls.clone(),
+                        options.clone(),
+                    );
+                    let client = tokio::select! {
+                        _ = stop.cancelled() => return,
+                        client = connect => client,
+                    };
+                    match client {
+                        Ok(client) => {
+                            attempt = 0;
+                            status_tx.send_modify(|s| {
+                                s.connected = true;
+                                s.sessions += 1;
+                            });
+                            let (goodbye_tx, goodbye_rx) = oneshot::channel::<()>();
+                            let mut session = tokio::spawn(async move {
+                                tokio::select! {
+                                    _ = client.requests.closed() => {}
+                                    _ = goodbye_rx => {
+                                        let _ = client.requests.send(Request::Goodbye).await;
+                                    }
+                                }
+                                client.task.await.unwrap_or(SessionEnd::Closed)
+                            });
+                            let end = tokio::select! {
+                                _ = stop.cancelled() => {
+                                    let _ = goodbye_tx.send(());
+                                    let _ = session.await;
+                                    status_tx.send_modify(|s| s.connected = false);
+                                    return;
+                                }
+                                end = &mut session => end.unwrap_or(SessionEnd::Closed),
+                            };
+                            status_tx.send_modify(|s| {
+                                s.connected = false;
+                                s.last_error = Some(format!("session ended: {end:?}"));
+                            });
+                        }
+                        Err(e) => status_tx.send_modify(|s| s.last_error = Some(e.to_string())),
+                    }
+                    tokio::select! {
+                        _ = stop.cancelled() => return,
+                        _ = tokio::time::sleep(backoff.delay(attempt)) => {}
+                    }
+                    attempt = attempt.saturating_add(1);
+                }
+            }
+        });
+        PersistentDevice { status, stop, task }
+    }
+
+    /// The current status.
+    pub fn status(&self) -> Status {
+        self.status.borrow().clone()
+    }
+
+    /// Waits until a session is open and at least `sessions` have been opened in all.
+    pub async fn wait_for_session(&mut self, sessions: u64) {
+        let _ = self
+            .status
+            .wait_for(|s| s.connected && s.sessions >= sessions)
+            .await;
+    }
+
+    /// Says GOODBYE if connected and stops reconnecting.
+    pub async fn stop(self) {
+        self.stop.cancel();
+        let _ = self.task.await;
+    }
+}
