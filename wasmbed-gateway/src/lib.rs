@@ -25,7 +25,7 @@
 //!
 //! let identity = dev_gateway(&["localhost".parse()?], &CertificateOptions::default())?;
 //! let options = ServerOptions { alpn: ALPN.iter().map(|p| p.to_vec()).collect(), ..Default::default() };
-//! let tls = server_config(Arc::new(CertResolver::new(&identity, &options)?), &options)?;
+//! let tls = server_config(Arc::new(CertResolver::new(&identity, &options)?))?;
 //! let gateway = Gateway::new(GatewayConfig::default(), tls, Mode::Dev)?;
 //! let shared = gateway.shared().clone();
 //! let devices = TcpListener::bind("127.0.0.1:0").await?;

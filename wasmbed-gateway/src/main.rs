@@ -336,11 +336,12 @@ async fn serve_async(args: ServeArgs, config: GatewayConfig) -> Result<()> {
     };
     let resolver = Arc::new(CertResolver::new(&identity, &options)?);
     info!(
-        bytes = resolver.certificate_message_len(),
+        certificate_bytes = resolver.certificate_message_len(),
+        largest_flight_bytes = resolver.handshake_flight_len(),
         device_max_content_len = args.device_max_content_len,
-        "the Certificate message fits a device TLS record"
+        "every handshake flight fits one device TLS record"
     );
-    let tls = server_config(resolver.clone(), &options)?;
+    let tls = server_config(resolver.clone())?;
     let gateway = Gateway::new(config, tls, mode).map_err(anyhow::Error::msg)?;
 
     let tls_listener = TcpListener::bind(args.tls_addr).await.with_context(|| {
@@ -430,7 +431,9 @@ async fn reload_on_change(
         ticker.tick().await;
         let now = (stamp(&cert), stamp(&key));
         if now != seen {
-            seen = now;
+            // Let a rotation that writes both files finish before reading them.
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            seen = (stamp(&cert), stamp(&key));
             reload(&resolver, &cert, &key, "file change");
         }
     }

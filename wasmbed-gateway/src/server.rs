@@ -84,7 +84,7 @@ impl std::fmt::Debug for Shared {
 ///
 /// let identity = dev_gateway(&["localhost".parse()?], &CertificateOptions::default())?;
 /// let options = ServerOptions { alpn: wasmbed_gateway::ALPN.iter().map(|p| p.to_vec()).collect(), ..Default::default() };
-/// let tls = server_config(Arc::new(CertResolver::new(&identity, &options)?), &options)?;
+/// let tls = server_config(Arc::new(CertResolver::new(&identity, &options)?))?;
 /// let gateway = Gateway::new(GatewayConfig::default(), tls, Mode::Dev)?;
 /// let tls_listener = TcpListener::bind("0.0.0.0:8081").await?;
 /// let api_listener = TcpListener::bind("0.0.0.0:8080").await?;

@@ -29,11 +29,7 @@ async fn start(
         alpn: ALPN.iter().map(|p| p.to_vec()).collect(),
         ..ServerOptions::default()
     };
-    let tls = server_config(
-        Arc::new(CertResolver::new(&identity, &options).unwrap()),
-        &options,
-    )
-    .unwrap();
+    let tls = server_config(Arc::new(CertResolver::new(&identity, &options).unwrap())).unwrap();
     let config = GatewayConfig {
         shutdown_grace: Duration::from_secs(2),
         ..GatewayConfig::default()

@@ -20,6 +20,18 @@ pub enum PkiError {
         /// The refused algorithm.
         algorithm: KeyAlgorithm,
     },
+    /// The certificate given as a CA is not one (`basicConstraints` cA is not set).
+    #[error("the certificate is not a CA certificate (no basicConstraints cA)")]
+    NotCa,
+    /// The key is not the certificate's.
+    #[error("the key does not match the certificate")]
+    KeyMismatch,
+    /// The same path was given for the certificate and the key.
+    #[error("certificate and key must go to different files, both are {}", path.display())]
+    SamePath {
+        /// The path.
+        path: PathBuf,
+    },
     /// A gateway certificate needs at least one name or address.
     #[error("a gateway certificate needs at least one DNS name or IP address")]
     NoNames,
@@ -43,7 +55,7 @@ pub enum PkiError {
     },
     /// The C symbol name for a header is not a C identifier.
     #[error(
-        "invalid C identifier {symbol:?}: use letters, digits and _ and do not start with a digit"
+        "invalid C symbol {symbol:?}: use a lower-case C identifier such as ca_certificate (a-z, 0-9, _; not a keyword)"
     )]
     InvalidSymbol {
         /// The rejected name.
@@ -102,16 +114,24 @@ pub enum LoadError {
         message: String,
     },
     /// The file is PEM but holds no CERTIFICATE section.
-    #[error("{} holds no certificate (no -----BEGIN CERTIFICATE----- section)", path.display())]
+    #[error("{} holds no certificate (no -----BEGIN CERTIFICATE----- section; found {found})", path.display())]
     NoCertificate {
         /// The file.
         path: PathBuf,
+        /// The labels of the sections it has.
+        found: String,
     },
-    /// The file is PEM but holds no private key section.
-    #[error("{} holds no private key (expected PRIVATE KEY, EC PRIVATE KEY or RSA PRIVATE KEY)", path.display())]
+    /// The file is PEM but holds no usable private key section (an `ENCRYPTED PRIVATE KEY`
+    /// must be decrypted first: `openssl pkcs8 -in F -out F2`).
+    #[error(
+        "{} holds no private key (expected PRIVATE KEY, EC PRIVATE KEY or RSA PRIVATE KEY; found {found})",
+        path.display()
+    )]
     NoKey {
         /// The file.
         path: PathBuf,
+        /// The labels of the sections it has.
+        found: String,
     },
     /// The certificate cannot be parsed as X.509.
     #[error("{} holds a certificate that cannot be parsed: {message}", path.display())]
@@ -165,22 +185,32 @@ pub enum LoadError {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum ConfigError {
-    /// The Certificate handshake message does not fit one record a device can receive.
+    /// A handshake flight does not fit one record a device can receive.
     #[error(
-        "the gateway's Certificate message is {len} bytes, but a device with \
-         CONFIG_MBEDTLS_SSL_MAX_CONTENT_LEN={device_max_content_len} and records of at most \
-         {max_record_size} bytes can receive at most {fits}; use an ECDSA P-256 certificate, \
-         a shorter chain, or larger device buffers"
+        "the gateway's handshake flight can be {flight_len} bytes (its Certificate message is \
+         {certificate_len}), but a device with CONFIG_MBEDTLS_SSL_MAX_CONTENT_LEN=\
+         {device_max_content_len} and records of at most {max_record_size} bytes receives at \
+         most {fits} in one record, and mbedTLS before 3.6.3 refuses a handshake message split \
+         across records; use an ECDSA P-256 certificate with fewer names, a shorter chain, or \
+         larger device buffers"
     )]
-    CertificateTooLarge {
+    HandshakeTooLarge {
+        /// Upper bound of the largest handshake flight in bytes.
+        flight_len: usize,
         /// Size of the TLS 1.3 Certificate message in bytes.
-        len: usize,
+        certificate_len: usize,
         /// The device's `CONFIG_MBEDTLS_SSL_MAX_CONTENT_LEN`.
         device_max_content_len: usize,
         /// The maximum record size configured.
         max_record_size: usize,
-        /// The largest handshake message that fits one record.
+        /// The most handshake plaintext one record carries.
         fits: usize,
+    },
+    /// The device buffer size is outside 512..=16384 bytes.
+    #[error("device_max_content_len {len} is out of range: it must be 512..=16384 bytes")]
+    DeviceBufferOutOfRange {
+        /// The configured size.
+        len: usize,
     },
     /// The maximum record size is outside what rustls allows or larger than the device buffer.
     #[error(
@@ -214,7 +244,4 @@ pub enum ConfigError {
     /// The client certificate verifier could not be built.
     #[error("cannot build the client certificate verifier: {0}")]
     Verifier(#[from] rustls::server::VerifierBuilderError),
-    /// The server certificate verifier could not be built.
-    #[error("cannot build the server certificate verifier: {0}")]
-    ServerVerifier(rustls::server::VerifierBuilderError),
 }

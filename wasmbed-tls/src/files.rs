@@ -7,7 +7,7 @@ use std::os::unix::fs::PermissionsExt as _;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
-use rustls::pki_types::pem::{self as pki_pem, PemObject as _, SectionKind};
+use rustls::pki_types::pem::{self as pki_pem, PemObject as _};
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use x509_parser::prelude::{FromDer as _, X509Certificate};
 
@@ -37,12 +37,17 @@ impl Identity {
     }
 
     /// Writes the chain to `certificate` (mode 0644) and the key to `key` (mode 0600), each
-    /// atomically: a reader sees the old file or the new one, never a partial write.
+    /// atomically: a reader sees the old file or the new one, never a partial write. The key is
+    /// written first; a reader that loads both between the two renames sees a mismatched pair,
+    /// which [`Identity::load`] reports as [`LoadError::KeyMismatch`] (retry on the next
+    /// change).
     ///
     /// # Errors
     ///
-    /// [`PkiError::Write`] naming the file that could not be written.
+    /// [`PkiError::SamePath`] when both paths are the same file, [`PkiError::Write`] naming the
+    /// file that could not be written.
     pub fn save(&self, certificate: &Path, key: &Path) -> Result<(), PkiError> {
+        distinct(certificate, key)?;
         write_atomic(key, self.key_pem().as_bytes(), KEY_FILE_MODE)?;
         write_atomic(
             certificate,
@@ -95,6 +100,7 @@ impl CertificateAuthority {
     ///
     /// [`PkiError::Write`] naming the file.
     pub fn save(&self, certificate: &Path, key: &Path) -> Result<(), PkiError> {
+        distinct(certificate, key)?;
         let key_der = self.key();
         write_atomic(
             key,
@@ -127,9 +133,18 @@ impl CertificateAuthority {
                 path: certificate.to_owned(),
             });
         }
-        CertificateAuthority::from_der(cert, &identity.key).map_err(|e| LoadError::BadKey {
-            path: key.to_owned(),
-            message: e.to_string(),
+        CertificateAuthority::from_der(cert, &identity.key).map_err(|e| match e {
+            PkiError::NotCa => LoadError::NotCa {
+                path: certificate.to_owned(),
+            },
+            PkiError::KeyMismatch => LoadError::KeyMismatch {
+                certificate: certificate.to_owned(),
+                key: key.to_owned(),
+            },
+            e => LoadError::BadKey {
+                path: key.to_owned(),
+                message: e.to_string(),
+            },
         })
     }
 }
@@ -146,13 +161,7 @@ pub fn load_certificates(path: &Path) -> Result<Vec<CertificateDer<'static>>, Lo
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| pem_error(path, &bytes, e))?;
     if certs.is_empty() {
-        return Err(no_section(
-            path,
-            &bytes,
-            LoadError::NoCertificate {
-                path: path.to_owned(),
-            },
-        ));
+        return Err(no_section(path, &bytes, Wanted::Certificate));
     }
     Ok(certs)
 }
@@ -167,13 +176,7 @@ pub fn load_key(path: &Path) -> Result<PrivateKeyDer<'static>, LoadError> {
     let bytes = read(path)?;
     match PrivateKeyDer::from_pem_slice(&bytes) {
         Ok(key) => Ok(key),
-        Err(pki_pem::Error::NoItemsFound) => Err(no_section(
-            path,
-            &bytes,
-            LoadError::NoKey {
-                path: path.to_owned(),
-            },
-        )),
+        Err(pki_pem::Error::NoItemsFound) => Err(no_section(path, &bytes, Wanted::Key)),
         Err(e) => Err(pem_error(path, &bytes, e)),
     }
 }
@@ -242,31 +245,70 @@ fn read_error(path: &Path, e: io::Error) -> LoadError {
 
 /// `missing` when the file is PEM but lacks the wanted section; [`LoadError::NotPem`] when it
 /// has no PEM sections at all.
-fn no_section(path: &Path, bytes: &[u8], missing: LoadError) -> LoadError {
-    let any_section = <(SectionKind, Vec<u8>)>::pem_slice_iter(bytes).any(|item| item.is_ok());
-    if any_section {
-        missing
-    } else {
-        LoadError::NotPem {
-            path: path.to_owned(),
-        }
+/// What a PEM file lacked.
+#[derive(Clone, Copy)]
+enum Wanted {
+    Certificate,
+    Key,
+}
+
+/// [`LoadError::NotPem`] when the file has no PEM sections at all, else the error for the
+/// missing section with the labels it has.
+fn no_section(path: &Path, bytes: &[u8], wanted: Wanted) -> LoadError {
+    let found = pem_labels(bytes);
+    let path = path.to_owned();
+    match (found.is_empty(), wanted) {
+        (true, _) => LoadError::NotPem { path },
+        (false, Wanted::Certificate) => LoadError::NoCertificate { path, found },
+        (false, Wanted::Key) => LoadError::NoKey { path, found },
     }
 }
 
+/// The labels of every `-----BEGIN <label>-----` line, known to rustls or not.
+fn pem_labels(bytes: &[u8]) -> String {
+    let text = String::from_utf8_lossy(bytes);
+    let labels: Vec<&str> = text
+        .lines()
+        .filter_map(|line| {
+            line.trim()
+                .strip_prefix("-----BEGIN ")?
+                .strip_suffix("-----")
+        })
+        .collect();
+    labels.join(", ")
+}
+
 fn pem_error(path: &Path, bytes: &[u8], e: pki_pem::Error) -> LoadError {
-    match e {
-        pki_pem::Error::NoItemsFound => no_section(
-            path,
-            bytes,
-            LoadError::NoCertificate {
-                path: path.to_owned(),
-            },
-        ),
-        e => LoadError::BadPem {
-            path: path.to_owned(),
-            message: e.to_string(),
-        },
+    let lossy = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+    let message = match e {
+        pki_pem::Error::NoItemsFound => {
+            return no_section(path, bytes, Wanted::Certificate);
+        }
+        pki_pem::Error::MissingSectionEnd { end_marker } => {
+            format!(
+                "no -----END {}----- line (truncated file?)",
+                lossy(&end_marker)
+            )
+        }
+        pki_pem::Error::IllegalSectionStart { line } => {
+            format!("malformed BEGIN line {:?}", lossy(&line))
+        }
+        pki_pem::Error::Base64Decode(message) => format!("bad base64: {message}"),
+        e => e.to_string(),
+    };
+    LoadError::BadPem {
+        path: path.to_owned(),
+        message,
     }
+}
+
+fn distinct(certificate: &Path, key: &Path) -> Result<(), PkiError> {
+    if certificate == key {
+        return Err(PkiError::SamePath {
+            path: key.to_owned(),
+        });
+    }
+    Ok(())
 }
 
 fn certificate_pem(cert: &CertificateDer<'_>) -> String {

@@ -19,7 +19,7 @@
 //! let names = ["localhost".parse()?, "127.0.0.1".parse()?];
 //! let identity = dev_gateway(&names, &CertificateOptions::default())?;
 //! let options = ServerOptions::default();
-//! let server = server_config(Arc::new(CertResolver::new(&identity, &options)?), &options)?;
+//! let server = server_config(Arc::new(CertResolver::new(&identity, &options)?))?;
 //!
 //! // A tool that connects like a dev-mode device: no verification.
 //! let client = danger::insecure_dev_client_config(None, &[])?;
@@ -47,7 +47,7 @@
 //!     ..ServerOptions::default()
 //! };
 //! let resolver = Arc::new(CertResolver::new(&gateway, &server_options)?);
-//! let server = server_config(resolver, &server_options)?;
+//! let server = server_config(resolver)?;
 //!
 //! // A device: its certificate (CN = device id) and the CA as a C header for the firmware.
 //! let device = device_ca.issue_device(&DeviceId::new("sensor-1")?, &options)?;
@@ -72,7 +72,7 @@ mod files;
 mod pki;
 mod server;
 
-pub use c_header::{c_header, fingerprint};
+pub use c_header::{Credential, c_header, c_header_credential, fingerprint};
 pub use client::{client_config, danger};
 pub use error::{ConfigError, LoadError, PkiError};
 pub use files::{
@@ -86,6 +86,6 @@ pub use pki::{
 pub use rustls;
 pub use server::{
     CertResolver, ClientAuth, DEFAULT_DEVICE_MAX_CONTENT_LEN, DEFAULT_SESSION_CACHE_SIZE,
-    RECORD_HEADER_LEN, ReloadError, ServerOptions, certificate_message_len, check_certificate_fits,
-    server_config,
+    DEVICE_MAX_CONTENT_LEN_RANGE, RECORD_HEADER_LEN, ReloadError, ServerOptions,
+    certificate_message_len, check_handshake_fits, handshake_flight_len, server_config,
 };

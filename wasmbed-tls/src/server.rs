@@ -5,7 +5,7 @@ use std::path::Path;
 use std::sync::{Arc, RwLock};
 
 use rustls::RootCertStore;
-use rustls::pki_types::CertificateDer;
+use rustls::pki_types::{CertificateDer, CertificateRevocationListDer};
 use rustls::server::{
     ClientHello, ResolvesServerCert, ServerConfig, ServerSessionMemoryCache, WebPkiClientVerifier,
 };
@@ -18,13 +18,18 @@ use crate::pki::Identity;
 /// receives.
 pub const DEFAULT_DEVICE_MAX_CONTENT_LEN: usize = 1500;
 
+/// The range of `device_max_content_len` accepted, in bytes: mbedTLS needs at least 512
+/// (RFC 6066's smallest maximum fragment length) and records carry at most 16384 (RFC 8446
+/// section 5.1).
+pub const DEVICE_MAX_CONTENT_LEN_RANGE: std::ops::RangeInclusive<usize> = 512..=16_384;
+
 /// Bytes of a TLS record header (RFC 8446 section 5.1: type, version, length).
 pub const RECORD_HEADER_LEN: usize = 5;
 
 /// Smallest and largest `max_fragment_size` rustls accepts (record header included).
 const RUSTLS_RECORD_SIZE: (usize, usize) = (32, 16_384 + RECORD_HEADER_LEN);
 
-/// Default number of TLS sessions kept for resumption by session id.
+/// Default number of TLS 1.2 sessions kept for resumption by session id.
 pub const DEFAULT_SESSION_CACHE_SIZE: usize = 4096;
 
 /// Who must present a client certificate.
@@ -40,15 +45,26 @@ pub enum ClientAuth {
     Required(Vec<CertificateDer<'static>>),
 }
 
-/// Choices for the gateway's [`ServerConfig`].
+impl ClientAuth {
+    fn roots(&self) -> &[CertificateDer<'static>] {
+        match self {
+            ClientAuth::None => &[],
+            ClientAuth::Optional(roots) | ClientAuth::Required(roots) => roots,
+        }
+    }
+}
+
+/// Choices for the gateway's [`ServerConfig`], held by the [`CertResolver`] so that every
+/// certificate it presents is checked against them.
 ///
 /// # Defaults
 ///
 /// * `alpn`: empty (no ALPN negotiated; the gateway adds its protocol names)
 /// * `client_auth`: [`ClientAuth::None`]
+/// * `crls`: none
 /// * `device_max_content_len`: `Some(1500)` ([`DEFAULT_DEVICE_MAX_CONTENT_LEN`])
-/// * `max_record_size`: `None`, meaning `device_max_content_len + 5`, or rustls' 16389 when
-///   `device_max_content_len` is `None`
+/// * `max_record_size`: `None`, meaning `device_max_content_len + 5`, or no limit (rustls'
+///   16389) when `device_max_content_len` is `None`
 /// * `session_cache_size`: 4096 ([`DEFAULT_SESSION_CACHE_SIZE`]); session tickets are on too
 #[derive(Debug, Clone)]
 pub struct ServerOptions {
@@ -56,13 +72,20 @@ pub struct ServerOptions {
     pub alpn: Vec<Vec<u8>>,
     /// Client certificate policy (mTLS).
     pub client_auth: ClientAuth,
-    /// The devices' `CONFIG_MBEDTLS_SSL_MAX_CONTENT_LEN`: every record the gateway sends must
-    /// fit it, and the Certificate message must fit one record (older mbedTLS refuses a
-    /// handshake message split across records). `None` for non-device servers.
+    /// Certificate revocation lists for client certificates (RFC 5280 section 5), checked when
+    /// `client_auth` asks for certificates.
+    pub crls: Vec<CertificateRevocationListDer<'static>>,
+    /// The devices' `CONFIG_MBEDTLS_SSL_MAX_CONTENT_LEN` (512..=16384): no record the gateway
+    /// sends carries more plaintext, and every handshake flight fits one record, because
+    /// mbedTLS before 3.6.3 refuses a handshake message split across records
+    /// (`MBEDTLS_ERR_SSL_FEATURE_UNAVAILABLE`). `None` for servers no device talks to.
     pub device_max_content_len: Option<usize>,
-    /// The largest TLS record the server sends, header included (rustls `max_fragment_size`).
+    /// rustls `max_fragment_size`: the record header (5 bytes) plus the most plaintext one
+    /// record carries. Encryption adds up to 24 bytes (TLS 1.2 AES-GCM) or 17 (TLS 1.3) on the
+    /// wire; a device's buffer limit applies to the plaintext.
     pub max_record_size: Option<usize>,
-    /// Sessions kept for resumption by session id (TLS 1.2) and stateful tickets.
+    /// TLS 1.2 sessions kept for resumption by session id. Tickets (TLS 1.2 RFC 5077 and TLS
+    /// 1.3) are always issued and need no server state.
     pub session_cache_size: usize,
 }
 
@@ -71,6 +94,7 @@ impl Default for ServerOptions {
         ServerOptions {
             alpn: Vec::new(),
             client_auth: ClientAuth::None,
+            crls: Vec::new(),
             device_max_content_len: Some(DEFAULT_DEVICE_MAX_CONTENT_LEN),
             max_record_size: None,
             session_cache_size: DEFAULT_SESSION_CACHE_SIZE,
@@ -79,9 +103,14 @@ impl Default for ServerOptions {
 }
 
 impl ServerOptions {
-    /// The record size limit and, with a device limit, the largest handshake message that fits
-    /// one record.
+    /// The record size limit and, with a device limit, the most handshake plaintext one record
+    /// carries.
     fn record_limits(&self) -> Result<(Option<usize>, Option<usize>), ConfigError> {
+        if let Some(device) = self.device_max_content_len {
+            if !DEVICE_MAX_CONTENT_LEN_RANGE.contains(&device) {
+                return Err(ConfigError::DeviceBufferOutOfRange { len: device });
+            }
+        }
         let (min, rustls_max) = RUSTLS_RECORD_SIZE;
         let max = self
             .device_max_content_len
@@ -98,12 +127,12 @@ impl ServerOptions {
                 });
             }
         }
-        // rustls fragments plaintext into chunks of max_record_size - 5; TLS 1.3 adds one byte
-        // of inner content type inside the record, so keep one byte of room.
+        // rustls cuts plaintext into fragments of max_record_size - 5 bytes; the TLS 1.3 inner
+        // content type and the AEAD tag come on top and are not part of what mbedTLS counts.
         let fits = self
             .device_max_content_len
             .and(size)
-            .map(|size| size - RECORD_HEADER_LEN - 1);
+            .map(|size| size - RECORD_HEADER_LEN);
         Ok((size, fits))
     }
 }
@@ -116,31 +145,97 @@ pub fn certificate_message_len(chain: &[CertificateDer<'_>]) -> usize {
     4 + 1 + 3 + chain.iter().map(|c| 3 + c.len() + 2).sum::<usize>()
 }
 
-/// Checks that `chain`'s Certificate message fits one record a device can receive.
+/// An upper bound, in bytes, of the largest handshake flight the server sends with `chain`.
 ///
-/// Returns the message size in bytes.
+/// rustls writes a flight as one buffer and cuts it into records, so a whole flight, not just
+/// its Certificate message, must fit one record for no message to be split:
+///
+/// * TLS 1.2 (RFC 5246 section 7.3): ServerHello, Certificate, ServerKeyExchange,
+///   CertificateRequest (mTLS, with the device CAs' names), ServerHelloDone;
+/// * TLS 1.3 (RFC 8446 section 4.4): EncryptedExtensions, CertificateRequest, Certificate,
+///   CertificateVerify, Finished.
+///
+/// The bound allows the largest extensions rustls sends, the ALPN names in `options`, the
+/// largest signature the leaf's key makes, and key shares up to P-521.
+pub fn handshake_flight_len(chain: &[CertificateDer<'_>], options: &ServerOptions) -> usize {
+    let signature = chain.first().map_or(1024, |leaf| max_signature_len(leaf));
+    let alpn = options.alpn.iter().map(|p| 1 + p.len()).sum::<usize>() + 6;
+    let names: usize = options
+        .client_auth
+        .roots()
+        .iter()
+        .map(|root| 2 + subject_len(root))
+        .sum();
+    // Signature algorithms a CertificateRequest lists: at most 16, 2 bytes each.
+    let sigalgs = 2 + 2 * 16;
+    let mtls = !matches!(options.client_auth, ClientAuth::None);
+    let certificate = certificate_message_len(chain);
+    let server_hello = 4 + 2 + 32 + 1 + 32 + 2 + 1 + 2 + 64 + alpn;
+    let key_exchange = 4 + 4 + 133 + 4 + signature;
+    let request12 = if mtls { 4 + 4 + sigalgs + 2 + names } else { 0 };
+    let tls12 = server_hello + certificate + key_exchange + request12 + 4;
+    let request13 = if mtls {
+        4 + 3 + 4 + sigalgs + 6 + names
+    } else {
+        0
+    };
+    let tls13 = (4 + 2 + 16 + alpn) + request13 + certificate + (4 + 4 + signature) + (4 + 48);
+    tls12.max(tls13)
+}
+
+/// The largest signature the certificate's key makes, in bytes.
+fn max_signature_len(cert: &CertificateDer<'_>) -> usize {
+    use x509_parser::prelude::{FromDer as _, X509Certificate};
+    use x509_parser::public_key::PublicKey;
+    let Ok((_, parsed)) = X509Certificate::from_der(cert) else {
+        return 1024;
+    };
+    match parsed.public_key().parsed() {
+        Ok(PublicKey::RSA(rsa)) => rsa.key_size().div_ceil(8),
+        // DER ECDSA signature: two integers of the curve size, with headers.
+        Ok(PublicKey::EC(point)) => match point.data().len() {
+            65 => 72,
+            97 => 104,
+            _ => 139,
+        },
+        _ if is_ed25519(cert) => 64,
+        _ => 1024,
+    }
+}
+
+fn subject_len(cert: &CertificateDer<'_>) -> usize {
+    use x509_parser::prelude::{FromDer as _, X509Certificate};
+    X509Certificate::from_der(cert).map_or(1024, |(_, parsed)| parsed.subject().as_raw().len())
+}
+
+/// Checks that every handshake flight with `chain` fits one record a device can receive, so
+/// that no handshake message is split across records.
+///
+/// Returns the bound of [`handshake_flight_len`] in bytes.
 ///
 /// # Errors
 ///
-/// [`ConfigError::CertificateTooLarge`] when it does not fit, and
-/// [`ConfigError::RecordSizeOutOfRange`] for an impossible record size.
-pub fn check_certificate_fits(
+/// [`ConfigError::HandshakeTooLarge`] when it does not fit, and
+/// [`ConfigError::RecordSizeOutOfRange`] or [`ConfigError::DeviceBufferOutOfRange`] for
+/// impossible limits.
+pub fn check_handshake_fits(
     chain: &[CertificateDer<'_>],
     options: &ServerOptions,
 ) -> Result<usize, ConfigError> {
-    let len = certificate_message_len(chain);
+    let flight = handshake_flight_len(chain, options);
     let (size, fits) = options.record_limits()?;
     if let (Some(fits), Some(device), Some(size)) = (fits, options.device_max_content_len, size) {
-        if len > fits {
-            return Err(ConfigError::CertificateTooLarge {
-                len,
+        if flight > fits {
+            return Err(ConfigError::HandshakeTooLarge {
+                flight_len: flight,
+                certificate_len: certificate_message_len(chain),
                 device_max_content_len: device,
                 max_record_size: size,
                 fits,
             });
         }
     }
-    Ok(len)
+    Ok(flight)
 }
 
 /// The server certificate the gateway presents, replaceable while it runs.
@@ -148,8 +243,9 @@ pub fn check_certificate_fits(
 /// A [`ResolvesServerCert`] holding one certificate. [`CertResolver::replace`] and
 /// [`CertResolver::reload`] swap it (on SIGHUP or a file change): handshakes that start after
 /// the swap present the new certificate; established sessions keep theirs and are not dropped.
-/// Every replacement is checked like the first: the key must match and, with a device limit,
-/// the Certificate message must fit.
+/// Every replacement is checked like the first, against the same [`ServerOptions`]: the key
+/// must match and, with a device limit, every handshake flight must fit one record and the key
+/// must be one mbedTLS can use.
 ///
 /// The client's SNI is ignored (devices may send an IP address, which rustls does not pass on),
 /// so every client gets the same certificate.
@@ -159,12 +255,13 @@ pub struct CertResolver {
 }
 
 impl CertResolver {
-    /// A resolver presenting `identity`.
+    /// A resolver presenting `identity`, checked against `options` (which
+    /// [`server_config`] then uses).
     ///
     /// # Errors
     ///
-    /// [`ConfigError::EmptyChain`], [`ConfigError::Rustls`] for a key that does not match or
-    /// cannot be used, and the errors of [`check_certificate_fits`].
+    /// [`ConfigError::EmptyChain`], [`ConfigError::NotForDevices`], [`ConfigError::Rustls`] for
+    /// a key that does not match or cannot be used, and the errors of [`check_handshake_fits`].
     pub fn new(identity: &Identity, options: &ServerOptions) -> Result<CertResolver, ConfigError> {
         Ok(CertResolver {
             current: RwLock::new(certified_key(identity, options)?),
@@ -208,6 +305,16 @@ impl CertResolver {
     pub fn certificate_message_len(&self) -> usize {
         certificate_message_len(&self.current().cert)
     }
+
+    /// The bound of [`handshake_flight_len`] for the certificate presented now.
+    pub fn handshake_flight_len(&self) -> usize {
+        handshake_flight_len(&self.current().cert, &self.options)
+    }
+
+    /// The options every certificate is checked against.
+    pub fn options(&self) -> &ServerOptions {
+        &self.options
+    }
 }
 
 impl ResolvesServerCert for CertResolver {
@@ -243,7 +350,7 @@ fn certified_key(
     if identity.chain().is_empty() {
         return Err(ConfigError::EmptyChain);
     }
-    check_certificate_fits(identity.chain(), options)?;
+    check_handshake_fits(identity.chain(), options)?;
     if options.device_max_content_len.is_some() && is_ed25519(&identity.chain()[0]) {
         return Err(ConfigError::NotForDevices);
     }
@@ -256,10 +363,10 @@ fn certified_key(
     Ok(Arc::new(key))
 }
 
-/// Builds the gateway's `ServerConfig`: TLS 1.3 and 1.2 with the default (aws-lc-rs) provider's
-/// ECDHE suites, the certificate from `resolver`, client certificates per
-/// [`ServerOptions::client_auth`], ALPN, the record size limit, and session resumption by
-/// session id, stateful and stateless tickets (RFC 5077, RFC 8446 section 2.2).
+/// Builds the gateway's `ServerConfig` from `resolver` and its [`ServerOptions`]: TLS 1.3 and
+/// 1.2 with the default (aws-lc-rs) provider's ECDHE suites, the resolver's certificate, client
+/// certificates per [`ServerOptions::client_auth`] (with CRLs), ALPN, the record size limit,
+/// and session resumption by session id and tickets (RFC 5077, RFC 8446 section 2.2).
 ///
 /// The same call serves dev mode (a [`dev_gateway`](crate::dev_gateway) identity) and production
 /// (an identity issued by a CA, optionally with mTLS).
@@ -276,16 +383,13 @@ fn certified_key(
 /// use wasmbed_tls::{dev_gateway, server_config, CertResolver, CertificateOptions, ServerOptions};
 ///
 /// let identity = dev_gateway(&["localhost".parse()?], &CertificateOptions::default())?;
-/// let options = ServerOptions::default();
-/// let resolver = Arc::new(CertResolver::new(&identity, &options)?);
-/// let config = server_config(resolver.clone(), &options)?;
+/// let resolver = Arc::new(CertResolver::new(&identity, &ServerOptions::default())?);
+/// let config = server_config(resolver)?;
 /// assert_eq!(config.max_fragment_size, Some(1505));
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-pub fn server_config(
-    resolver: Arc<CertResolver>,
-    options: &ServerOptions,
-) -> Result<Arc<ServerConfig>, ConfigError> {
+pub fn server_config(resolver: Arc<CertResolver>) -> Result<Arc<ServerConfig>, ConfigError> {
+    let options = resolver.options().clone();
     let (max_record_size, _) = options.record_limits()?;
     let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
     let builder = ServerConfig::builder_with_provider(provider.clone())
@@ -297,6 +401,7 @@ pub fn server_config(
                 Arc::new(root_store(roots)?),
                 provider.clone(),
             );
+            let verifier = verifier.with_crls(options.crls.iter().cloned());
             let verifier = match options.client_auth {
                 ClientAuth::Optional(_) => verifier.allow_unauthenticated(),
                 _ => verifier,

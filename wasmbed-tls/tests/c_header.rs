@@ -65,3 +65,32 @@ fn symbols_must_be_c_identifiers() {
         );
     }
 }
+
+#[test]
+fn symbols_are_lower_case_non_keywords_and_credentials_are_named() {
+    let ca = CertificateAuthority::generate("wasmbed CA", &CertificateOptions::default()).unwrap();
+    for bad in ["int", "_ca", "CA_CERTIFICATE", "Ca"] {
+        assert!(
+            matches!(
+                c_header(ca.certificate(), bad),
+                Err(PkiError::InvalidSymbol { .. })
+            ),
+            "{bad:?}"
+        );
+    }
+    let key = ca.key();
+    let header = wasmbed_tls::c_header_credential(
+        key.secret_der(),
+        "device_key",
+        wasmbed_tls::Credential::PrivateKey,
+    )
+    .unwrap();
+    assert!(header.contains("TLS_CREDENTIAL_PRIVATE_KEY"), "{header}");
+    assert!(header.contains("SECRET"), "{header}");
+    assert!(!header.contains("Subject:"), "{header}");
+    let header = c_header(ca.certificate(), "ca_certificate").unwrap();
+    assert!(
+        header.contains("Valid: 1970-01-01T00:00:00Z to 9999-12-31T23:59:59Z"),
+        "{header}"
+    );
+}

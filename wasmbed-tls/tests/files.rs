@@ -220,3 +220,42 @@ fn resolver_reloads_from_files_and_keeps_the_old_certificate_on_error() {
     );
     assert_eq!(resolver.current().cert[0], second.chain()[0]);
 }
+
+#[test]
+fn pem_errors_name_what_the_file_holds() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = |name: &str| dir.path().join(name);
+    let identity = gateway();
+    identity.save(&p("gw.pem"), &p("gw-key.pem")).unwrap();
+    // A passphrase-protected key, as openssl pkcs8 -topk8 writes it.
+    let out = std::process::Command::new("openssl")
+        .args(["pkcs8", "-topk8", "-passout", "pass:secret", "-in"])
+        .arg(p("gw-key.pem"))
+        .arg("-out")
+        .arg(p("encrypted.pem"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let err = Identity::load(&p("gw.pem"), &p("encrypted.pem")).unwrap_err();
+    assert!(
+        err.to_string().contains("found ENCRYPTED PRIVATE KEY"),
+        "{err}"
+    );
+    // A truncated certificate names the missing end line in text.
+    let pem = fs::read_to_string(p("gw.pem")).unwrap();
+    fs::write(p("cut.pem"), &pem[..pem.len() / 2]).unwrap();
+    let err = Identity::load(&p("cut.pem"), &p("gw-key.pem")).unwrap_err();
+    assert!(
+        err.to_string().contains("-----END CERTIFICATE-----"),
+        "{err}"
+    );
+    // The same path for both would lose the key.
+    assert!(matches!(
+        identity.save(&p("both.pem"), &p("both.pem")),
+        Err(wasmbed_tls::PkiError::SamePath { .. })
+    ));
+}

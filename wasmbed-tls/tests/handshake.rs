@@ -44,11 +44,7 @@ fn pki() -> &'static Pki {
 }
 
 fn server(identity: &Identity, options: &ServerOptions) -> Arc<rustls::ServerConfig> {
-    server_config(
-        Arc::new(CertResolver::new(identity, options).unwrap()),
-        options,
-    )
-    .unwrap()
+    server_config(Arc::new(CertResolver::new(identity, options).unwrap())).unwrap()
 }
 
 fn production_client(identity: Option<&Identity>) -> Arc<rustls::ClientConfig> {
@@ -263,7 +259,7 @@ fn sessions_resume() {
 fn certificate_rotation_keeps_established_sessions() {
     let options = ServerOptions::default();
     let resolver = Arc::new(CertResolver::new(&pki().gateway, &options).unwrap());
-    let server = server_config(resolver.clone(), &options).unwrap();
+    let server = server_config(resolver.clone()).unwrap();
     let mut old = handshake(production_client(None), server.clone(), "gw.example").unwrap();
 
     let rotated = pki()
@@ -307,7 +303,7 @@ fn certificate_rotation_keeps_established_sessions() {
     );
     assert!(matches!(
         resolver.replace(&chain_too_large),
-        Err(ConfigError::CertificateTooLarge { .. })
+        Err(ConfigError::HandshakeTooLarge { .. })
     ));
     assert_eq!(resolver.current().cert[0], rotated.chain()[0]);
 }
@@ -316,56 +312,27 @@ fn certificate_rotation_keeps_established_sessions() {
 fn tls12_records_fit_the_device_and_never_split_handshake_messages() {
     let options = ServerOptions::default();
     let server = server(&pki().gateway, &options);
-    // Only TLS 1.2 shows handshake records in the clear.
-    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-    let tls12 = rustls::ClientConfig::builder_with_provider(provider)
-        .with_protocol_versions(&[&rustls::version::TLS12])
-        .unwrap()
-        .with_root_certificates({
-            let mut roots = rustls::RootCertStore::empty();
-            roots.add(pki().ca.certificate().clone()).unwrap();
-            roots
-        })
-        .with_no_client_auth();
-    let mut pair: Pair = handshake(Arc::new(tls12), server, "gw.example").unwrap();
+    let mut pair: Pair = handshake(
+        support::tls12_client(pki().ca.certificate()),
+        server,
+        "gw.example",
+    )
+    .unwrap();
     assert_eq!(
         pair.client.protocol_version(),
         Some(ProtocolVersion::TLSv1_2)
     );
     pair.server_to_client(&vec![0x5a; 10_000]);
-
     let device = options.device_max_content_len.unwrap();
-    let (mut handshake_records, mut encrypted) = (0, false);
-    for (content_type, payload) in records(&pair.server_bytes) {
-        encrypted |= content_type == 20; // ChangeCipherSpec
-        match content_type {
-            // Handshake records before ChangeCipherSpec are plaintext: whole messages only.
-            22 if !encrypted => {
-                handshake_records += 1;
-                assert!(
-                    payload.len() <= device,
-                    "handshake record of {} bytes",
-                    payload.len()
-                );
-                let mut rest = &payload[..];
-                while !rest.is_empty() {
-                    let len = usize::from(rest[1]) << 16
-                        | usize::from(rest[2]) << 8
-                        | usize::from(rest[3]);
-                    assert!(
-                        4 + len <= rest.len(),
-                        "handshake message split across records"
-                    );
-                    rest = &rest[4 + len..];
-                }
-            }
-            // Encrypted records: plaintext at most the device buffer (AES-GCM adds 8 + 16).
-            _ => assert!(
-                payload.len() <= device + 24,
-                "record of {} bytes",
-                payload.len()
-            ),
-        }
+    let handshake_records =
+        support::plaintext_handshake_records_whole(&pair.server_bytes, device).unwrap();
+    assert!(handshake_records >= 1);
+    // Encrypted records: plaintext at most the device buffer (AES-GCM adds 8 + 16).
+    for (_, payload) in records(&pair.server_bytes) {
+        assert!(
+            payload.len() <= device + 24,
+            "record of {} bytes",
+            payload.len()
+        );
     }
-    assert!(handshake_records >= 2);
 }

@@ -166,11 +166,7 @@ fn openssl_verifies_the_device_certificate_for_client_auth() {
 fn serve_once(f: &Files) -> (u16, thread::JoinHandle<Result<(), rustls::Error>>) {
     let identity = wasmbed_tls::Identity::load(&f.gateway, &f.gateway_key).unwrap();
     let options = ServerOptions::default();
-    let config = server_config(
-        Arc::new(CertResolver::new(&identity, &options).unwrap()),
-        &options,
-    )
-    .unwrap();
+    let config = server_config(Arc::new(CertResolver::new(&identity, &options).unwrap())).unwrap();
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     let handle = thread::spawn(move || {

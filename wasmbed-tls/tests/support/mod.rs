@@ -118,3 +118,53 @@ pub fn records(mut bytes: &[u8]) -> Vec<(u8, Vec<u8>)> {
     assert!(bytes.is_empty(), "stream ends inside a record");
     out
 }
+
+/// Checks that every plaintext (before ChangeCipherSpec) handshake record of a TLS 1.2 server
+/// stream holds whole handshake messages and at most `limit` bytes; returns how many there were.
+pub fn plaintext_handshake_records_whole(stream: &[u8], limit: usize) -> Result<usize, String> {
+    let mut count = 0;
+    for (content_type, payload) in records(stream) {
+        if content_type == 20 {
+            break; // ChangeCipherSpec: the rest is encrypted
+        }
+        if content_type != 22 {
+            continue;
+        }
+        count += 1;
+        if payload.len() > limit {
+            return Err(format!("handshake record of {} bytes", payload.len()));
+        }
+        let mut rest = &payload[..];
+        while !rest.is_empty() {
+            if rest.len() < 4 {
+                return Err("a handshake header split across records".into());
+            }
+            let len = usize::from(rest[1]) << 16 | usize::from(rest[2]) << 8 | usize::from(rest[3]);
+            if 4 + len > rest.len() {
+                return Err(format!(
+                    "handshake message type {} of {len} bytes split: {} bytes in this record",
+                    rest[0],
+                    rest.len() - 4
+                ));
+            }
+            rest = &rest[4 + len..];
+        }
+    }
+    Ok(count)
+}
+
+/// A TLS 1.2-only client trusting `ca`.
+pub fn tls12_client(
+    ca: &wasmbed_tls::rustls::pki_types::CertificateDer<'static>,
+) -> Arc<ClientConfig> {
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(ca.clone()).unwrap();
+    Arc::new(
+        ClientConfig::builder_with_provider(provider)
+            .with_protocol_versions(&[&rustls::version::TLS12])
+            .unwrap()
+            .with_root_certificates(roots)
+            .with_no_client_auth(),
+    )
+}
