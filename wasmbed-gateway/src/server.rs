@@ -449,7 +449,8 @@ async fn dispatch(shared: Arc<Shared>, mut tls: TlsStream, peer: SocketAddr) {
         return;
     }
     let mut buf = BytesMut::with_capacity(1024);
-    let read = tokio::time::timeout(shared.config.hello_timeout, tls.read_buf(&mut buf)).await;
+    let hello_deadline = Instant::now() + shared.config.hello_timeout;
+    let read = tokio::time::timeout_at(hello_deadline.into(), tls.read_buf(&mut buf)).await;
     match read {
         Ok(Ok(n)) if n > 0 => {
             // A frame starts with a big-endian length below 16 MiB, so its first byte is 0x00;
@@ -457,7 +458,7 @@ async fn dispatch(shared: Arc<Shared>, mut tls: TlsStream, peer: SocketAddr) {
             if alpn.is_none() && buf[0].is_ascii_uppercase() {
                 tls_http::serve(shared, Rewind::new(tls, buf), peer).await;
             } else {
-                session::run(shared, tls, buf, peer).await;
+                session::run(shared, tls, buf, peer, hello_deadline).await;
             }
         }
         Ok(Ok(_)) => debug!(%peer, "TLS client closed before sending anything"),

@@ -29,11 +29,13 @@ type Stream = Framed<TlsStream<TcpStream>, FrameCodec>;
 const CLOSE_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// Runs a device session on a TLS stream whose first bytes are in `read`.
+/// The HELLO must be complete by `hello_deadline` (the hello timeout after the handshake).
 pub(crate) async fn run(
     shared: Arc<Shared>,
     tls: TlsStream<TcpStream>,
     read: BytesMut,
     peer: SocketAddr,
+    hello_deadline: Instant,
 ) {
     let client_cn = client_certificate_cn(&tls);
     let (tls_version, cipher_suite) = {
@@ -51,12 +53,7 @@ pub(crate) async fn run(
     parts.read_buf = read;
     let mut stream = Framed::from_parts(parts);
 
-    let hello = match timeout_at(
-        (Instant::now() + shared.config.hello_timeout).into(),
-        stream.next(),
-    )
-    .await
-    {
+    let hello = match timeout_at(hello_deadline.into(), stream.next()).await {
         Err(_) => {
             let message = format!("no HELLO within {:?}", shared.config.hello_timeout);
             Metrics::count(&shared.metrics.protocol_errors, "hello_timeout");
