@@ -14,7 +14,7 @@ use axum::routing::{get, post};
 use serde::Serialize;
 use serde_json::json;
 use tokio::sync::oneshot;
-use tracing::error;
+use tracing::{debug, error};
 
 use crate::registry::{Command, DeviceInfo, rfc3339};
 use crate::server::{Mode, Shared};
@@ -47,8 +47,11 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        if self.status.is_server_error() {
+        // 502-504 describe a device (gone, slow, full queue), not a gateway fault.
+        if self.status == StatusCode::INTERNAL_SERVER_ERROR {
             error!(status = %self.status, message = self.message, "API request failed");
+        } else {
+            debug!(status = %self.status, message = self.message, "API request refused");
         }
         (self.status, Json(json!({ "error": self.message }))).into_response()
     }
@@ -66,6 +69,8 @@ pub fn router(shared: Arc<Shared>) -> Router {
         .route("/devices/{id}/echo", post(echo))
         .route("/metrics", get(metrics))
         .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(axum::middleware::map_response(json_errors))
         .layer(DefaultBodyLimit::max(body_limit))
         .with_state(shared)
 }
@@ -82,6 +87,35 @@ pub(crate) fn tls_port_router(shared: Arc<Shared>) -> Router {
             )
         })
         .with_state(shared)
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method not allowed on this path",
+    )
+}
+
+/// Gives axum's own rejections (an oversized body, a bad path) the API's JSON error shape.
+async fn json_errors(response: Response) -> Response {
+    let is_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+    let status = response.status();
+    if is_json || !(status.is_client_error() || status.is_server_error()) {
+        return response;
+    }
+    let body = axum::body::to_bytes(response.into_body(), 4096)
+        .await
+        .unwrap_or_default();
+    let message = String::from_utf8_lossy(&body).trim().to_owned();
+    let message = if message.is_empty() {
+        status.canonical_reason().unwrap_or("error").to_lowercase()
+    } else {
+        message
+    };
+    ApiError::new(status, message).into_response()
 }
 
 async fn not_found() -> ApiError {
@@ -145,13 +179,7 @@ async fn send_data(
         .registry
         .commands(&id)
         .ok_or_else(|| ApiError::not_connected(&id))?;
-    let max = shared.config.max_frame_len as usize - crate::protocol::MIN_FRAME_LEN as usize;
-    if body.len() > max {
-        return Err(ApiError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            format!("{} bytes do not fit one frame; at most {max}", body.len()),
-        ));
-    }
+    fits_one_frame(&shared, &body)?;
     let len = body.len();
     commands
         .try_send(Command::Data(body))
@@ -170,6 +198,21 @@ async fn send_data(
         Json(json!({ "queued": true, "bytes": len })),
     )
         .into_response())
+}
+
+/// Refuses a payload that does not fit one frame (`max_frame_len` minus type and id).
+fn fits_one_frame(shared: &Shared, payload: &[u8]) -> Result<(), ApiError> {
+    let max = shared.config.max_frame_len as usize - crate::protocol::MIN_FRAME_LEN as usize;
+    if payload.len() > max {
+        return Err(ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!(
+                "{} bytes do not fit one frame; at most {max}",
+                payload.len()
+            ),
+        ));
+    }
+    Ok(())
 }
 
 #[derive(Serialize)]
@@ -216,6 +259,7 @@ async fn echo(
     } else {
         body
     };
+    fits_one_frame(&shared, &payload)?;
     let (reply, answer) = oneshot::channel();
     let sent = payload.clone();
     commands

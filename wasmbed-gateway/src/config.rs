@@ -19,6 +19,7 @@ use crate::protocol::DEFAULT_MAX_FRAME_LEN;
 /// * `max_connections`: 10,000 TLS connections (devices and HTTP clients on the TLS port)
 /// * `outbound_queue_len`: 64 frames queued per device
 /// * `inbound_queue_len`: 64 DATA messages kept per device for `GET /devices/{id}/data`
+/// * `inbound_bytes_limit`: 64 MiB of DATA kept for all devices together
 /// * `echo_timeout`: 5 s for `POST /devices/{id}/echo`
 /// * `shutdown_grace`: 10 s to drain sessions on SIGTERM/SIGINT
 /// * `log_burst`: 10 handshake-failure lines per class per 10 s, the rest counted
@@ -39,6 +40,9 @@ pub struct GatewayConfig {
     pub outbound_queue_len: usize,
     /// DATA messages from one device kept until read; the oldest is dropped when full.
     pub inbound_queue_len: usize,
+    /// Bytes of DATA kept for all devices together; see [`Registry`](crate::registry::Registry)
+    /// for what is dropped first.
+    pub inbound_bytes_limit: usize,
     /// How long `POST /devices/{id}/echo` waits for the ECHO_REPLY.
     pub echo_timeout: Duration,
     /// How long shutdown waits for sessions to say GOODBYE and close.
@@ -49,6 +53,9 @@ pub struct GatewayConfig {
 
 /// Heartbeat intervals a device may miss before it is closed.
 pub const MISSED_HEARTBEATS: u32 = 3;
+
+/// The longest timeout or grace period accepted: one day.
+pub const MAX_TIMEOUT: Duration = Duration::from_secs(86_400);
 
 /// The largest `max_frame_len` accepted: 16 MiB.
 pub const MAX_MAX_FRAME_LEN: u32 = 16 << 20;
@@ -93,6 +100,7 @@ impl GatewayConfig {
             ("max connections", self.max_connections),
             ("outbound queue length", self.outbound_queue_len),
             ("inbound queue length", self.inbound_queue_len),
+            ("inbound bytes limit", self.inbound_bytes_limit),
         ] {
             if value == 0 {
                 return Err(format!("{name} must be at least 1"));
@@ -102,9 +110,15 @@ impl GatewayConfig {
             ("handshake timeout", self.handshake_timeout),
             ("hello timeout", self.hello_timeout),
             ("echo timeout", self.echo_timeout),
+            ("shutdown grace period", self.shutdown_grace),
         ] {
-            if value.is_zero() {
+            if value.is_zero() && name != "shutdown grace period" {
                 return Err(format!("{name} must be longer than 0"));
+            }
+            if value > MAX_TIMEOUT {
+                return Err(format!(
+                    "{name} {value:?} is longer than the maximum of {MAX_TIMEOUT:?}"
+                ));
             }
         }
         Ok(())
@@ -121,6 +135,7 @@ impl Default for GatewayConfig {
             max_connections: 10_000,
             outbound_queue_len: 64,
             inbound_queue_len: 64,
+            inbound_bytes_limit: 64 << 20,
             echo_timeout: Duration::from_secs(5),
             shutdown_grace: Duration::from_secs(10),
             log_burst: 10,

@@ -60,3 +60,4 @@ mod tls_http;
 
 pub use config::GatewayConfig;
 pub use server::{ALPN, Gateway, Mode};
+pub use tls_http::TLS_PORT_HTTP_LIFETIME;

@@ -26,7 +26,8 @@ use wasmbed_tls::{
 #[command(
     name = "wasmbed-gateway",
     version,
-    args_conflicts_with_subcommands = true
+    args_conflicts_with_subcommands = true,
+    after_help = "Logging: WASMBED_GATEWAY_LOG (or RUST_LOG) takes a tracing filter, e.g. debug."
 )]
 struct Cli {
     #[command(subcommand)]
@@ -71,11 +72,15 @@ struct ServeArgs {
     /// Device CA certificate(s) (PEM) for client certificates (mTLS).
     #[arg(long, env = "WASMBED_GATEWAY_CLIENT_CA")]
     client_ca: Option<PathBuf>,
-    /// Refuse devices without a certificate from --client-ca.
+    /// Refuse devices without a certificate from --client-ca (env: true/false, 1/0, yes/no).
     #[arg(
         long,
         env = "WASMBED_GATEWAY_REQUIRE_CLIENT_CERT",
-        requires = "client_ca"
+        action = clap::ArgAction::Set,
+        num_args = 0..=1,
+        default_value_t = false,
+        default_missing_value = "true",
+        value_parser = clap::builder::BoolishValueParser::new()
     )]
     require_client_cert: bool,
     /// Extra DNS name or IP address for the dev certificate (repeatable).
@@ -114,6 +119,9 @@ struct ServeArgs {
     /// DATA messages kept per device until read.
     #[arg(long, env = "WASMBED_GATEWAY_INBOUND_QUEUE_LEN", default_value_t = 64)]
     inbound_queue_len: usize,
+    /// Bytes of DATA from devices kept until read, for all devices together.
+    #[arg(long, env = "WASMBED_GATEWAY_INBOUND_BYTES_LIMIT", default_value_t = 64 << 20)]
+    inbound_bytes_limit: usize,
     /// Seconds POST /devices/{id}/echo waits for the reply.
     #[arg(long, env = "WASMBED_GATEWAY_ECHO_TIMEOUT_SECS", default_value_t = 5)]
     echo_timeout_secs: u64,
@@ -203,8 +211,11 @@ struct KeyArgs {
     #[arg(long, value_enum, default_value_t = Algorithm::P256)]
     algorithm: Algorithm,
     /// Validity in days from now; default: 1970-01-01 to 9999-12-31, for devices without a clock.
-    #[arg(long)]
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
     days: Option<u32>,
+    /// Overwrite existing files (replacing a CA's key breaks every device that trusts it).
+    #[arg(long)]
+    force: bool,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -264,12 +275,15 @@ fn parse_u32(text: &str) -> Result<u32, String> {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    let filter = match std::env::var("WASMBED_GATEWAY_LOG").or_else(|_| std::env::var("RUST_LOG")) {
+        Ok(spec) => tracing_subscriber::EnvFilter::try_new(&spec).unwrap_or_else(|e| {
+            eprintln!("warning: ignoring log filter {spec:?} ({e}); logging at info");
+            tracing_subscriber::EnvFilter::new("info")
+        }),
+        Err(_) => tracing_subscriber::EnvFilter::new("info"),
+    };
     tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("WASMBED_GATEWAY_LOG")
-                .or_else(|_| tracing_subscriber::EnvFilter::try_from_default_env())
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
+        .with_env_filter(filter)
         .with_target(false)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
         .init();
@@ -297,11 +311,22 @@ fn serve(args: ServeArgs) -> Result<()> {
         max_connections: args.max_connections,
         outbound_queue_len: args.outbound_queue_len,
         inbound_queue_len: args.inbound_queue_len,
+        inbound_bytes_limit: args.inbound_bytes_limit,
         echo_timeout: Duration::from_secs(args.echo_timeout_secs),
         shutdown_grace: Duration::from_secs(args.shutdown_grace_secs),
         ..GatewayConfig::default()
     };
     config.validate().map_err(anyhow::Error::msg)?;
+    if args.require_client_cert && args.client_ca.is_none() {
+        bail!(
+            "--require-client-cert needs --client-ca, the device CA certificate(s) to verify devices with"
+        );
+    }
+    if args.cert.is_some() && !args.sans.is_empty() {
+        bail!(
+            "--san names the dev certificate; with --cert the names come from the certificate (pki gateway --san)"
+        );
+    }
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     runtime.block_on(serve_async(args, config))
 }
@@ -360,6 +385,11 @@ async fn serve_async(args: ServeArgs, config: GatewayConfig) -> Result<()> {
     let api_addr = api_listener.local_addr()?;
     info!("Starting TLS server on {tls_addr}");
     info!("Starting HTTP API on {api_addr}");
+    if !api_addr.ip().is_loopback() {
+        warn!(
+            "the HTTP API has no authentication; keep {api_addr} on a trusted network (or --api-addr 127.0.0.1:8080)"
+        );
+    }
     if mode == Mode::Dev {
         warn!(
             "development mode: self-signed certificate; devices do not verify the gateway (TLS_PEER_VERIFY_NONE). Use --cert and --key in production"
@@ -369,6 +399,9 @@ async fn serve_async(args: ServeArgs, config: GatewayConfig) -> Result<()> {
         info!(
             "devices can use endpoint {endpoint} (Renode lines: wasmbed-gateway endpoint encode {endpoint})"
         );
+    }
+    if mode == Mode::Dev {
+        tokio::spawn(ignore_sighup_in_dev());
     }
     if let (Some(cert), Some(key)) = (args.cert.clone(), args.key.clone()) {
         tokio::spawn(reload_on_signal(
@@ -405,6 +438,18 @@ async fn shutdown_signal() {
     tokio::select! {
         _ = term.recv() => info!("SIGTERM: shutting down"),
         _ = tokio::signal::ctrl_c() => info!("SIGINT: shutting down"),
+    }
+}
+
+/// SIGHUP would otherwise end the process (its default action); in dev mode there is nothing
+/// to reload.
+async fn ignore_sighup_in_dev() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let Ok(mut hup) = signal(SignalKind::hangup()) else {
+        return;
+    };
+    while hup.recv().await.is_some() {
+        info!("SIGHUP: nothing to reload in dev mode (the certificate is made at start)");
     }
 }
 
@@ -545,6 +590,35 @@ fn device_endpoints(bound: SocketAddr) -> Vec<Endpoint> {
     endpoints
 }
 
+/// Refuses to replace existing files unless `force`.
+fn check_new(paths: &[&Path], force: bool) -> Result<()> {
+    if let Some(existing) = paths.iter().find(|p| p.exists()).filter(|_| !force) {
+        bail!(
+            "{} exists; refusing to overwrite it (pass --force to replace it)",
+            existing.display()
+        );
+    }
+    Ok(())
+}
+
+/// A file name stem: 1-64 of [A-Za-z0-9._-], not starting with '.', so it stays in --out-dir.
+fn check_stem(name: &str) -> Result<()> {
+    let valid = !name.is_empty()
+        && name.len() <= 64
+        && !name.starts_with('.')
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'));
+    if !valid {
+        bail!("--name {name:?} must be 1-64 of A-Z a-z 0-9 . _ - and not start with '.'");
+    }
+    Ok(())
+}
+
+fn create_dir(dir: &Path) -> Result<()> {
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))
+}
+
 fn run_pki(pki: Pki) -> Result<()> {
     match pki {
         Pki::Ca {
@@ -553,19 +627,23 @@ fn run_pki(pki: Pki) -> Result<()> {
             common_name,
             key,
         } => {
-            std::fs::create_dir_all(&out_dir)
-                .with_context(|| format!("cannot create {}", out_dir.display()))?;
-            let ca = CertificateAuthority::generate(&common_name, &key.options())?;
-            let (cert, key_path) = (
-                out_dir.join(format!("{name}.pem")),
-                out_dir.join(format!("{name}-key.pem")),
-            );
-            ca.save(&cert, &key_path)?;
+            check_stem(&name)?;
+            let cert = out_dir.join(format!("{name}.pem"));
+            let key_path = out_dir.join(format!("{name}-key.pem"));
             let header = out_dir.join(format!("{name}.h"));
+            check_new(&[&cert, &key_path, &header], key.force)?;
+            create_dir(&out_dir)?;
+            let ca = CertificateAuthority::generate(&common_name, &key.options())?;
+            ca.save(&cert, &key_path)?;
             let symbol = format!(
                 "{}_certificate",
-                name.replace(|c: char| !c.is_ascii_alphanumeric(), "_")
+                name.to_ascii_lowercase().replace(['.', '-'], "_")
             );
+            let symbol = if symbol.starts_with(|c: char| c.is_ascii_lowercase()) {
+                symbol
+            } else {
+                format!("ca_{symbol}")
+            };
             std::fs::write(&header, c_header(ca.certificate(), &symbol)?)
                 .with_context(|| format!("cannot write {}", header.display()))?;
             println!(
@@ -583,10 +661,10 @@ fn run_pki(pki: Pki) -> Result<()> {
             key,
         } => {
             let ca = CertificateAuthority::load(&ca_cert, &ca_key)?;
-            std::fs::create_dir_all(&out_dir)
-                .with_context(|| format!("cannot create {}", out_dir.display()))?;
-            let identity = ca.issue_gateway(&sans, &key.options())?;
             let (cert, key_path) = (out_dir.join("gateway.pem"), out_dir.join("gateway-key.pem"));
+            check_new(&[&cert, &key_path], key.force)?;
+            create_dir(&out_dir)?;
+            let identity = ca.issue_gateway(&sans, &key.options())?;
             identity.save(&cert, &key_path)?;
             println!(
                 "wrote {} and {} (0600); Certificate message {} bytes",
@@ -604,13 +682,13 @@ fn run_pki(pki: Pki) -> Result<()> {
         } => {
             let ca = CertificateAuthority::load(&ca_cert, &ca_key)?;
             let id = DeviceId::new(&id)?;
-            std::fs::create_dir_all(&out_dir)
-                .with_context(|| format!("cannot create {}", out_dir.display()))?;
-            let identity = ca.issue_device(&id, &key.options())?;
             let (cert, key_path) = (
                 out_dir.join(format!("{id}.pem")),
                 out_dir.join(format!("{id}-key.pem")),
             );
+            check_new(&[&cert, &key_path], key.force)?;
+            create_dir(&out_dir)?;
+            let identity = ca.issue_device(&id, &key.options())?;
             identity.save(&cert, &key_path)?;
             println!("wrote {} and {} (0600)", cert.display(), key_path.display());
         }

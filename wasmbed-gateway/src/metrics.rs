@@ -118,6 +118,44 @@ impl Metrics {
             "Device sessions ended, by reason",
             sessions_closed.clone(),
         );
+        // Every known label exists from the start, at zero, so that rates and absence alerts
+        // work before the first event.
+        for message_type in MessageType::ALL {
+            for direction in [Direction::In, Direction::Out] {
+                let _ = frames.get_or_create(&FrameLabels {
+                    r#type: message_type.as_str(),
+                    direction: direction.as_str(),
+                });
+            }
+        }
+        for result in [
+            "ok",
+            "timeout",
+            "no_shared_cipher_suite",
+            "certificate_rejected_by_client",
+            "client_certificate_rejected",
+            "plaintext_http",
+            "not_tls",
+            "peer_closed",
+            "other",
+        ] {
+            let _ = handshakes.get_or_create(&HandshakeLabels { result });
+        }
+        for kind in [
+            "frame_too_short",
+            "frame_too_large",
+            "unknown_type",
+            "malformed",
+            "unexpected_message",
+            "unsupported_version",
+            "device_id_mismatch",
+            "hello_timeout",
+        ] {
+            let _ = protocol_errors.get_or_create(&KindLabels { kind });
+        }
+        let _ = refused.get_or_create(&KindLabels {
+            kind: "connection_limit",
+        });
         Metrics {
             registry,
             sessions_active,

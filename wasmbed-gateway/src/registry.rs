@@ -125,11 +125,23 @@ struct Entry {
 }
 
 /// All devices, keyed by device id. Cheap operations under one short-held lock.
+///
+/// DATA from devices is bounded twice: per device by the inbound queue length, and in total by
+/// a byte budget. When the budget is exhausted, the oldest message of a disconnected device is
+/// dropped first, then the oldest of the device that is sending; every drop is counted in its
+/// device's `data_dropped`.
 #[derive(Debug)]
 pub struct Registry {
-    devices: Mutex<HashMap<String, Entry>>,
+    state: Mutex<State>,
     next_session: AtomicU64,
     inbound_queue_len: usize,
+    inbound_bytes_limit: usize,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    devices: HashMap<String, Entry>,
+    inbound_bytes: usize,
 }
 
 /// What [`Registry::register`] gives the new session.
@@ -144,19 +156,21 @@ pub struct Registration {
 }
 
 impl Registry {
-    /// An empty registry keeping up to `inbound_queue_len` DATA messages per device.
-    pub fn new(inbound_queue_len: usize) -> Registry {
+    /// An empty registry keeping up to `inbound_queue_len` DATA messages per device and
+    /// `inbound_bytes_limit` bytes of DATA in all.
+    pub fn new(inbound_queue_len: usize, inbound_bytes_limit: usize) -> Registry {
         Registry {
-            devices: Mutex::new(HashMap::new()),
+            state: Mutex::new(State::default()),
             next_session: AtomicU64::new(1),
             inbound_queue_len,
+            inbound_bytes_limit,
         }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Entry>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
         // A panic while holding the lock cannot leave an entry half-written in a way that
         // matters more than losing the registry, so keep serving.
-        self.devices
+        self.state
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
@@ -171,8 +185,8 @@ impl Registry {
             commands,
             taken_over: taken_over.clone(),
         };
-        let mut devices = self.lock();
-        let replaced = match devices.get_mut(&info.device_id) {
+        let mut state = self.lock();
+        let replaced = match state.devices.get_mut(&info.device_id) {
             Some(entry) => {
                 let old = entry.live.replace(live);
                 let replaced = old.is_some();
@@ -180,14 +194,15 @@ impl Registry {
                     old.taken_over.cancel();
                 }
                 info.data_queued = entry.inbound.len();
+                info.data_dropped = entry.info.data_dropped;
                 entry.info = info;
                 replaced
             }
             None => {
-                if devices.len() >= MAX_OFFLINE_DEVICES {
-                    evict_oldest_offline(&mut devices);
+                if state.devices.len() >= MAX_OFFLINE_DEVICES {
+                    evict_oldest_offline(&mut state);
                 }
-                devices.insert(
+                state.devices.insert(
                     info.device_id.clone(),
                     Entry {
                         info,
@@ -208,7 +223,7 @@ impl Registry {
     /// Ends session `session_id` of `device_id` with `state`; does nothing if a newer session
     /// has taken over.
     pub fn unregister(&self, device_id: &str, session_id: u64, state: DeviceState) {
-        if let Some(entry) = self.lock().get_mut(device_id) {
+        if let Some(entry) = self.lock().devices.get_mut(device_id) {
             if entry.info.session_id == session_id {
                 entry.live = None;
                 entry.info.state = state;
@@ -218,7 +233,7 @@ impl Registry {
 
     /// Updates the record of session `session_id` (frames, last seen, uptime).
     pub fn update(&self, device_id: &str, session_id: u64, f: impl FnOnce(&mut DeviceInfo)) {
-        if let Some(entry) = self.lock().get_mut(device_id) {
+        if let Some(entry) = self.lock().devices.get_mut(device_id) {
             if entry.info.session_id == session_id {
                 f(&mut entry.info);
             }
@@ -234,30 +249,80 @@ impl Registry {
         });
     }
 
-    /// Queues DATA received from the device; drops the oldest when the queue is full.
+    /// Queues DATA received from the device; drops the oldest when the device's queue or the
+    /// byte budget is full (see [`Registry`]).
     pub fn push_inbound(&self, device_id: &str, data: Bytes) {
-        if let Some(entry) = self.lock().get_mut(device_id) {
-            if entry.inbound.len() >= self.inbound_queue_len {
-                entry.inbound.pop_front();
-                entry.info.data_dropped += 1;
-            }
-            entry.inbound.push_back((rfc3339(SystemTime::now()), data));
-            entry.info.data_queued = entry.inbound.len();
+        let mut state = self.lock();
+        let State {
+            devices,
+            inbound_bytes,
+        } = &mut *state;
+        if !devices.contains_key(device_id) {
+            return;
         }
+        while *inbound_bytes + data.len() > self.inbound_bytes_limit {
+            let offline = devices
+                .iter()
+                .filter(|(_, e)| e.live.is_none() && !e.inbound.is_empty())
+                .min_by_key(|(_, e)| e.info.last_seen_at)
+                .map(|(id, _)| id.clone());
+            let victim = offline.or_else(|| {
+                let own = devices
+                    .get(device_id)
+                    .is_some_and(|e| !e.inbound.is_empty());
+                own.then(|| device_id.to_owned())
+            });
+            let Some(entry) = victim.and_then(|id| devices.get_mut(&id)) else {
+                break;
+            };
+            if let Some((_, old)) = entry.inbound.pop_front() {
+                *inbound_bytes -= old.len();
+                entry.info.data_dropped += 1;
+                entry.info.data_queued = entry.inbound.len();
+            }
+        }
+        let Some(entry) = devices.get_mut(device_id) else {
+            return;
+        };
+        if *inbound_bytes + data.len() > self.inbound_bytes_limit {
+            entry.info.data_dropped += 1;
+            return;
+        }
+        if entry.inbound.len() >= self.inbound_queue_len {
+            if let Some((_, old)) = entry.inbound.pop_front() {
+                *inbound_bytes -= old.len();
+            }
+            entry.info.data_dropped += 1;
+        }
+        *inbound_bytes += data.len();
+        entry.inbound.push_back((rfc3339(SystemTime::now()), data));
+        entry.info.data_queued = entry.inbound.len();
     }
 
     /// Takes the queued DATA of a device (receive time, bytes), oldest first; `None` for an
     /// unknown device.
     pub fn drain_inbound(&self, device_id: &str) -> Option<Vec<(String, Bytes)>> {
-        let mut devices = self.lock();
+        let mut state = self.lock();
+        let State {
+            devices,
+            inbound_bytes,
+        } = &mut *state;
         let entry = devices.get_mut(device_id)?;
         entry.info.data_queued = 0;
-        Some(entry.inbound.drain(..).collect())
+        let drained: Vec<(String, Bytes)> = entry.inbound.drain(..).collect();
+        *inbound_bytes -= drained.iter().map(|(_, d)| d.len()).sum::<usize>();
+        Some(drained)
+    }
+
+    /// Bytes of DATA held for all devices.
+    pub fn inbound_bytes(&self) -> usize {
+        self.lock().inbound_bytes
     }
 
     /// The command channel of a connected device.
     pub fn commands(&self, device_id: &str) -> Option<mpsc::Sender<Command>> {
         self.lock()
+            .devices
             .get(device_id)
             .and_then(|entry| entry.live.as_ref().map(|live| live.commands.clone()))
     }
@@ -266,6 +331,7 @@ impl Registry {
     pub fn connected(&self) -> Vec<DeviceInfo> {
         let mut list: Vec<DeviceInfo> = self
             .lock()
+            .devices
             .values()
             .filter(|entry| entry.live.is_some())
             .map(|entry| entry.info.clone())
@@ -276,26 +342,31 @@ impl Registry {
 
     /// A device's record, connected or not.
     pub fn get(&self, device_id: &str) -> Option<DeviceInfo> {
-        self.lock().get(device_id).map(|entry| entry.info.clone())
+        self.lock()
+            .devices
+            .get(device_id)
+            .map(|entry| entry.info.clone())
     }
 
     /// Number of connected devices.
     pub fn connected_count(&self) -> usize {
         self.lock()
+            .devices
             .values()
             .filter(|entry| entry.live.is_some())
             .count()
     }
 }
 
-fn evict_oldest_offline(devices: &mut HashMap<String, Entry>) {
-    let oldest = devices
+fn evict_oldest_offline(state: &mut State) {
+    let oldest = state
+        .devices
         .iter()
         .filter(|(_, entry)| entry.live.is_none())
         .min_by_key(|(_, entry)| entry.info.last_seen_at)
         .map(|(id, _)| id.clone());
-    if let Some(id) = oldest {
-        devices.remove(&id);
+    if let Some(entry) = oldest.and_then(|id| state.devices.remove(&id)) {
+        state.inbound_bytes -= entry.inbound.iter().map(|(_, d)| d.len()).sum::<usize>();
     }
 }
 
@@ -306,4 +377,71 @@ pub(crate) fn rfc3339(time: SystemTime) -> String {
         .unwrap_or_else(|_| time::OffsetDateTime::from(time))
         .format(&time::format_description::well_known::Rfc3339)
         .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn registry(queue: usize, bytes: usize) -> Registry {
+        Registry::new(queue, bytes)
+    }
+
+    fn connect(registry: &Registry, id: &str) -> (u64, mpsc::Receiver<Command>) {
+        let (tx, rx) = mpsc::channel(1);
+        let info = DeviceInfo::new(
+            id.into(),
+            String::new(),
+            "127.0.0.1:1".parse().unwrap(),
+            String::new(),
+            String::new(),
+            None,
+        );
+        (registry.register(info, tx).session_id, rx)
+    }
+
+    #[test]
+    fn the_byte_budget_drops_offline_data_first() {
+        let r = registry(10, 10);
+        let (gone, _rx) = connect(&r, "gone");
+        r.push_inbound("gone", Bytes::from_static(b"12345"));
+        r.unregister("gone", gone, DeviceState::Disconnected);
+        let (_live, _rx2) = connect(&r, "live");
+        r.push_inbound("live", Bytes::from_static(b"abcde"));
+        assert_eq!(r.inbound_bytes(), 10);
+        // Over budget: the disconnected device's message goes first.
+        r.push_inbound("live", Bytes::from_static(b"fghij"));
+        assert_eq!(r.get("gone").unwrap().data_dropped, 1);
+        assert_eq!(r.get("live").unwrap().data_queued, 2);
+        // Then the sender's own oldest.
+        r.push_inbound("live", Bytes::from_static(b"klmno"));
+        assert_eq!(r.get("live").unwrap().data_dropped, 1);
+        let texts: Vec<_> = r
+            .drain_inbound("live")
+            .unwrap()
+            .into_iter()
+            .map(|(_, d)| d)
+            .collect();
+        assert_eq!(
+            texts,
+            [Bytes::from_static(b"fghij"), Bytes::from_static(b"klmno")]
+        );
+        assert_eq!(r.inbound_bytes(), 0);
+        // A message larger than the whole budget is dropped, not stored.
+        r.push_inbound("live", Bytes::from(vec![0; 11]));
+        assert_eq!(r.inbound_bytes(), 0);
+        assert_eq!(r.get("live").unwrap().data_dropped, 2);
+    }
+
+    #[test]
+    fn the_queue_length_drops_the_oldest() {
+        let r = registry(2, 1 << 20);
+        let (_s, _rx) = connect(&r, "d");
+        for b in [b"a", b"b", b"c"] {
+            r.push_inbound("d", Bytes::from_static(b));
+        }
+        let info = r.get("d").unwrap();
+        assert_eq!((info.data_queued, info.data_dropped), (2, 1));
+        assert_eq!(r.inbound_bytes(), 2);
+    }
 }

@@ -2,7 +2,7 @@
 //! session or to HTTP on the same port.
 
 use std::collections::HashMap;
-use std::future::Future;
+use std::future::{Future, IntoFuture};
 use std::io;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -58,7 +58,7 @@ pub struct Shared {
     connections: Arc<Semaphore>,
     refusals: Arc<Semaphore>,
     tracker: TaskTracker,
-    log_limiter: LogLimiter,
+    pub(crate) log_limiter: LogLimiter,
 }
 
 impl std::fmt::Debug for Shared {
@@ -116,7 +116,7 @@ impl Gateway {
         config.validate()?;
         Ok(Gateway {
             shared: Arc::new(Shared {
-                registry: Registry::new(config.inbound_queue_len),
+                registry: Registry::new(config.inbound_queue_len, config.inbound_bytes_limit),
                 metrics: Metrics::new(),
                 shutdown: CancellationToken::new(),
                 mode,
@@ -157,35 +157,51 @@ impl Gateway {
     ) -> io::Result<()> {
         let shared = self.shared.clone();
         let token = shared.shutdown.clone();
-        tokio::spawn({
-            let token = token.clone();
-            async move {
-                shutdown.await;
-                token.cancel();
-            }
-        });
         let accept = tokio::spawn(accept_loop(shared.clone(), tls_listener));
-        let api = axum::serve(
-            api_listener,
-            self.router()
-                .into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(token.clone().cancelled_owned());
-        let api_result = api.await;
+        let api = tokio::spawn(
+            axum::serve(
+                api_listener,
+                self.router()
+                    .into_make_service_with_connect_info::<SocketAddr>(),
+            )
+            .with_graceful_shutdown(token.clone().cancelled_owned())
+            .into_future(),
+        );
+        let mut api = api;
+        let api_result = tokio::select! {
+            _ = shutdown => None,
+            _ = token.cancelled() => None,
+            result = &mut api => Some(result),
+        };
+        info!(
+            sessions = shared.registry.connected_count(),
+            grace = ?shared.config.shutdown_grace,
+            "shutting down: no new connections; sending GOODBYE to devices"
+        );
         token.cancel();
         let _ = accept.await;
         shared.tracker.close();
-        let sessions = shared.registry.connected_count();
-        info!(sessions, grace = ?shared.config.shutdown_grace, "shutting down: GOODBYE sent to devices");
-        if tokio::time::timeout(shared.config.shutdown_grace, shared.tracker.wait())
-            .await
-            .is_err()
-        {
-            warn!(
-                remaining = shared.tracker.len(),
-                "shutdown grace period over; closing the remaining connections"
-            );
-        }
+        // Devices, HTTP clients on the TLS port and API requests all get the same grace period;
+        // after it, whatever is left is dropped rather than holding up the exit.
+        let grace = tokio::time::sleep(shared.config.shutdown_grace);
+        tokio::pin!(grace);
+        let drained = async {
+            shared.tracker.wait().await;
+            match api_result {
+                Some(result) => result,
+                None => api.await,
+            }
+        };
+        let api_result = tokio::select! {
+            result = drained => result.unwrap_or_else(|e| Err(io::Error::other(e))),
+            _ = &mut grace => {
+                warn!(
+                    remaining = shared.tracker.len(),
+                    "shutdown grace period over; closing the remaining connections"
+                );
+                Ok(())
+            }
+        };
         info!("gateway stopped");
         api_result
     }
@@ -201,7 +217,13 @@ async fn accept_loop(shared: Arc<Shared>, listener: TcpListener) {
             Ok(accepted) => accepted,
             Err(e) => {
                 // Out of file descriptors and similar: back off instead of spinning.
-                warn!(error = %e, "accept failed; retrying in 100 ms");
+                if let Some(suppressed) = shared.log_limiter.allow("accept") {
+                    warn!(
+                        error = %e,
+                        suppressed_since_last = suppressed,
+                        "accept failed; retrying in 100 ms (raise the open-file limit or lower --max-connections)"
+                    );
+                }
                 tokio::time::sleep(Duration::from_millis(100)).await;
                 continue;
             }
@@ -450,7 +472,10 @@ async fn dispatch(shared: Arc<Shared>, mut tls: TlsStream, peer: SocketAddr) {
     }
     let mut buf = BytesMut::with_capacity(1024);
     let hello_deadline = Instant::now() + shared.config.hello_timeout;
-    let read = tokio::time::timeout_at(hello_deadline.into(), tls.read_buf(&mut buf)).await;
+    let read = tokio::select! {
+        read = tokio::time::timeout_at(hello_deadline.into(), tls.read_buf(&mut buf)) => read,
+        _ = shared.shutdown.cancelled() => return,
+    };
     match read {
         Ok(Ok(n)) if n > 0 => {
             // A frame starts with a big-endian length below 16 MiB, so its first byte is 0x00;
@@ -474,7 +499,14 @@ async fn refuse(
     peer: SocketAddr,
     _permit: OwnedSemaphorePermit,
 ) {
-    warn!(%peer, max_connections = shared.config.max_connections, "connection limit reached; refusing");
+    if let Some(suppressed) = shared.log_limiter.allow("connection_limit") {
+        warn!(
+            %peer,
+            max_connections = shared.config.max_connections,
+            suppressed_since_last = suppressed,
+            "connection limit reached; refusing"
+        );
+    }
     if let Ok(tls) = handshake(&shared, tcp, peer, Instant::now()).await {
         session::refuse_overloaded(&shared, tls).await;
     }
@@ -482,7 +514,7 @@ async fn refuse(
 
 /// At most `burst` lines per class per window; reports how many were suppressed.
 #[derive(Debug)]
-struct LogLimiter {
+pub(crate) struct LogLimiter {
     burst: u32,
     window: Duration,
     state: Mutex<HashMap<&'static str, (Instant, u32, u64)>>,
@@ -498,7 +530,7 @@ impl LogLimiter {
     }
 
     /// `Some(suppressed since the last allowed line)` to log, `None` to stay quiet.
-    fn allow(&self, class: &'static str) -> Option<u64> {
+    pub(crate) fn allow(&self, class: &'static str) -> Option<u64> {
         let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
         let now = Instant::now();
         let (start, count, suppressed) = state.entry(class).or_insert((now, 0, 0));

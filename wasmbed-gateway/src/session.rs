@@ -53,7 +53,11 @@ pub(crate) async fn run(
     parts.read_buf = read;
     let mut stream = Framed::from_parts(parts);
 
-    let hello = match timeout_at(hello_deadline.into(), stream.next()).await {
+    let first = tokio::select! {
+        first = timeout_at(hello_deadline.into(), stream.next()) => first,
+        _ = shared.shutdown.cancelled() => return,
+    };
+    let hello = match first {
         Err(_) => {
             let message = format!("no HELLO within {:?}", shared.config.hello_timeout);
             Metrics::count(&shared.metrics.protocol_errors, "hello_timeout");
@@ -107,6 +111,27 @@ pub(crate) async fn run(
             .await;
         }
     };
+    // With optional mTLS, an id once presented with a certificate stays bound to it: a client
+    // without one must not take it over.
+    if client_cn.is_none()
+        && shared
+            .registry
+            .get(&device_id)
+            .is_some_and(|known| known.client_certificate_cn.is_some())
+    {
+        let message =
+            format!("device id {device_id:?} is bound to a client certificate; present it");
+        Metrics::count(&shared.metrics.protocol_errors, "device_id_mismatch");
+        return close_with_error(
+            &shared,
+            stream,
+            hello.id,
+            ErrorCode::DeviceIdMismatch,
+            &message,
+            peer,
+        )
+        .await;
+    }
     if let Some(cn) = &client_cn {
         if *cn != device_id {
             let message = format!(
@@ -162,7 +187,7 @@ pub(crate) async fn run(
     };
     let end = match session.send(&mut stream, ack).await {
         Ok(()) => session.serve(&mut stream, commands).await,
-        Err(e) => End::Io(e),
+        Err(e) => dropped_or_io(e),
     };
     session.finish(stream, end).await;
 }
@@ -222,7 +247,7 @@ impl Session {
                 _ = self.registration.taken_over.cancelled() => return End::TakenOver,
                 Some(command) = commands.recv() => {
                     if let Err(e) = self.command(stream, command).await {
-                        return End::Io(e);
+                        return dropped_or_io(e);
                     }
                 }
                 next = timeout_at(deadline.into(), stream.next()) => {
@@ -242,7 +267,7 @@ impl Session {
                     match self.frame(stream, frame).await {
                         Ok(None) => {}
                         Ok(Some(end)) => return end,
-                        Err(e) => return End::Io(e),
+                        Err(e) => return dropped_or_io(e),
                     }
                 }
             }
@@ -415,7 +440,9 @@ impl Session {
             }
             End::Shutdown => debug!(device_id, %peer, session, "session closed for shutdown"),
             End::Protocol(code, message, _) => {
-                warn!(device_id, %peer, session, ?code, message, "protocol error; session closed")
+                if let Some(suppressed) = self.shared.log_limiter.allow("protocol_error") {
+                    warn!(device_id, %peer, session, ?code, message, suppressed_since_last = suppressed, "protocol error; session closed");
+                }
             }
         }
         if let Some(frame) = last {
@@ -488,7 +515,9 @@ async fn close_with_error(
     message: &str,
     peer: SocketAddr,
 ) {
-    warn!(%peer, ?code, message, "closing device connection");
+    if let Some(suppressed) = shared.log_limiter.allow("device_refused") {
+        warn!(%peer, ?code, message, suppressed_since_last = suppressed, "closing device connection");
+    }
     let frame = error_frame(id, code, message, shared.config.max_frame_len);
     if send(shared, &mut stream, frame, CLOSE_TIMEOUT)
         .await

@@ -1,7 +1,9 @@
 //! HTTP on the TLS port: `curl -k https://HOST:8081/health` answers like the API's `/health`.
 //!
 //! Only `/health` and `/ready` are served here; the device API stays on the API port, away from
-//! the network devices share.
+//! the network devices share. A client must send its request headers within the hello timeout
+//! and is closed after [`TLS_PORT_HTTP_LIFETIME`], so HTTP clients cannot hold connection permits
+//! that devices need.
 
 use std::io;
 use std::net::SocketAddr;
@@ -10,13 +12,17 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use bytes::{Buf, BytesMut};
-use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use hyper_util::service::TowerToHyperService;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tracing::debug;
 
 use crate::server::Shared;
+
+/// The longest an HTTP connection on the TLS port stays open: enough for a health check,
+/// far too short to starve devices of connection permits.
+pub const TLS_PORT_HTTP_LIFETIME: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// A stream that first yields bytes already read from it.
 #[derive(Debug)]
@@ -72,13 +78,25 @@ where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     let service = TowerToHyperService::new(crate::api::tls_port_router(shared.clone()));
-    let builder = auto::Builder::new(TokioExecutor::new());
+    let mut builder = auto::Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(shared.config.hello_timeout);
+    builder
+        .http2()
+        .timer(TokioTimer::new())
+        .keep_alive_interval(None)
+        .max_concurrent_streams(8);
     let connection = builder.serve_connection(TokioIo::new(stream), service);
     tokio::select! {
         result = connection => {
             if let Err(e) = result {
                 debug!(%peer, error = %e, "HTTP client on the TLS port");
             }
+        }
+        _ = tokio::time::sleep(TLS_PORT_HTTP_LIFETIME) => {
+            debug!(%peer, "HTTP client on the TLS port closed after {TLS_PORT_HTTP_LIFETIME:?}");
         }
         _ = shared.shutdown.cancelled() => {}
     }

@@ -84,6 +84,15 @@ fn bad_input_ends_with_a_clear_line() {
         "heartbeat interval",
     );
     fails_with(&["--tls-addr", "nowhere"], "invalid value 'nowhere'");
+    fails_with(
+        &["--handshake-timeout-secs", "18446744073709551615"],
+        "longer than the maximum",
+    );
+    fails_with(
+        &["--require-client-cert"],
+        "--require-client-cert needs --client-ca",
+    );
+    fails_with(&["--device-max-content-len", "26"], "512..=16384");
     fails_with(&["--san", "bad_name"], "invalid DNS name");
     fails_with(
         &[

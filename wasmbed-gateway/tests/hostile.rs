@@ -181,6 +181,24 @@ async fn hostile_inputs_get_answers_and_disturb_no_other_device() {
     );
     still_fine(&gw, &witness).await;
 
+    // An HTTP client on the TLS port that never finishes its headers is closed at the hello
+    // timeout, so it cannot hold a connection permit.
+    let mut stream = tls(gw.tls).await;
+    stream
+        .write_all(b"GET /health HTTP/1.1\r\nHost: x\r\n")
+        .await
+        .unwrap();
+    let started = Instant::now();
+    let _ = tokio::time::timeout(Duration::from_secs(5), stream.read_to_end(&mut Vec::new()))
+        .await
+        .expect("the stalled HTTP client was not closed");
+    assert!(
+        started.elapsed() < Duration::from_secs(4),
+        "{:?}",
+        started.elapsed()
+    );
+    still_fine(&gw, &witness).await;
+
     // A device that vanishes without close_notify is removed at once.
     let crashing = device(&gw, "crashing").await;
     crashing.abort();

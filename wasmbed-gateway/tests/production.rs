@@ -194,6 +194,49 @@ async fn mtls_binds_the_device_id_to_the_certificate() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn optional_mtls_keeps_a_certified_id_from_anonymous_takeover() {
+    let dir = tempfile::tempdir().unwrap();
+    make_pki(dir.path());
+    let ca = dir
+        .path()
+        .join("devices/device-ca.pem")
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let args = production(&dir, &["--client-ca", &ca]);
+    let path = dir.path().to_owned();
+    let gw = Gateway::start_in(dir, &args.iter().map(String::as_str).collect::<Vec<_>>());
+    let certified = connect(
+        &gw,
+        client(&path, "ca/ca.pem", Some("sensor-1")),
+        "sensor-1",
+    )
+    .await
+    .unwrap();
+    let err = connect(&gw, client(&path, "ca/ca.pem", None), "sensor-1")
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            ClientError::Refused {
+                code: ErrorCode::DeviceIdMismatch,
+                ..
+            }
+        ),
+        "{err}"
+    );
+    certified
+        .echo(Bytes::from_static(b"still mine"))
+        .await
+        .unwrap();
+    // Ids never bound to a certificate may still connect without one (the migration path).
+    connect(&gw, client(&path, "ca/ca.pem", None), "legacy-7")
+        .await
+        .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn sighup_reloads_the_certificate_without_dropping_devices() {
     let dir = tempfile::tempdir().unwrap();
     make_pki(dir.path());
@@ -218,6 +261,7 @@ async fn sighup_reloads_the_certificate_without_dropping_devices() {
             "127.0.0.1",
             "--out-dir",
             "gw",
+            "--force",
         ],
     );
     let new_leaf = load_certificates(&path.join("gw/gateway.pem")).unwrap();

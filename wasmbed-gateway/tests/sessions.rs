@@ -46,6 +46,18 @@ async fn dev_mode_device_is_listed_and_exchanges_echo_and_data() {
     assert_eq!(data["messages"][0]["text"], "from the device");
     assert_eq!(data["messages"][0]["hex"], "66726f6d2074686520646576696365");
 
+    // A payload that cannot fit one frame is refused, and the device stays connected.
+    let too_big = vec![b'x'; 4092];
+    let (status, body) = gw.api("POST", "/devices/sensor-1/echo", Some(&too_big));
+    assert_eq!(status, 413, "{body}");
+    let (status, _) = gw.api("POST", "/devices/sensor-1/data", Some(&too_big));
+    assert_eq!(status, 413);
+    assert_eq!(gw.connected(), ["sensor-1"]);
+    // axum's own rejections speak JSON too.
+    let (status, body) = gw.api("PUT", "/devices/sensor-1", None);
+    assert_eq!(status, 405);
+    assert!(body.contains("\"error\""), "{body}");
+
     // Errors name the problem.
     let (status, body) = gw.api("POST", "/devices/nobody/data", Some(b"x"));
     assert_eq!(status, 404);
@@ -105,6 +117,15 @@ async fn the_newest_session_takes_over() {
     assert_eq!(info["state"], "connected");
     assert_ne!(info["session_id"].as_u64().unwrap(), first_session);
     second.echo(Bytes::from_static(b"still me")).await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sighup_in_dev_mode_changes_nothing() {
+    let mut gw = Gateway::start(&[]);
+    let dev = device(&gw, "calm").await;
+    gw.signal("HUP");
+    gw.wait_for_log("nothing to reload in dev mode", Duration::from_secs(5));
+    dev.echo(Bytes::from_static(b"still up")).await.unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
