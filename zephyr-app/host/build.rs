@@ -4,7 +4,15 @@ use std::env;
 use std::path::PathBuf;
 
 /// The portable sources, relative to `zephyr-app/`.
-const SOURCES: &[&str] = &["src/wasmbed_endpoint.c", "host/csrc/layout.c"];
+const SOURCES: &[&str] = &[
+    "src/wasmbed_endpoint.c",
+    "src/wasmbed_protocol.c",
+    "host/csrc/layout.c",
+    "host/csrc/protocol_layout.c",
+];
+
+/// The headers they include.
+const HEADERS: &[&str] = &["src/wasmbed_endpoint.h", "src/wasmbed_protocol.h"];
 
 fn main() {
     let app = PathBuf::from(env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"))
@@ -42,10 +50,9 @@ fn main() {
         println!("cargo:rerun-if-changed={}", path.display());
         build.file(path);
     }
-    println!(
-        "cargo:rerun-if-changed={}",
-        app.join("src/wasmbed_endpoint.h").display()
-    );
+    for header in HEADERS {
+        println!("cargo:rerun-if-changed={}", app.join(header).display());
+    }
     println!("cargo:rerun-if-env-changed=CC");
     build.compile("wasmbed_firmware");
 }
