@@ -71,84 +71,23 @@ pub(crate) async fn run(
     shared
         .metrics
         .frame(hello.message.message_type(), Direction::In);
-    let (device_id, firmware_version) = match hello.message {
-        Message::Hello {
-            version,
-            device_id,
-            firmware_version,
-        } => {
-            if version != PROTOCOL_VERSION {
-                let message = format!(
-                    "protocol version {version} is not supported; this gateway speaks {PROTOCOL_VERSION}"
-                );
-                Metrics::count(&shared.metrics.protocol_errors, "unsupported_version");
+    let hello_id = hello.id;
+    let (device_id, firmware_version) =
+        match check_hello(&shared, hello.message, client_cn.as_deref()) {
+            Ok(accepted) => accepted,
+            Err(refusal) => {
+                Metrics::count(&shared.metrics.protocol_errors, refusal.kind);
                 return close_with_error(
                     &shared,
                     stream,
-                    hello.id,
-                    ErrorCode::UnsupportedVersion,
-                    &message,
+                    hello_id,
+                    refusal.code,
+                    &refusal.message,
                     peer,
                 )
                 .await;
             }
-            (device_id, firmware_version)
-        }
-        other => {
-            let message = format!(
-                "expected HELLO first, got {}",
-                other.message_type().as_str()
-            );
-            Metrics::count(&shared.metrics.protocol_errors, "unexpected_message");
-            return close_with_error(
-                &shared,
-                stream,
-                hello.id,
-                ErrorCode::UnexpectedMessage,
-                &message,
-                peer,
-            )
-            .await;
-        }
-    };
-    // With optional mTLS, an id once presented with a certificate stays bound to it: a client
-    // without one must not take it over.
-    if client_cn.is_none()
-        && shared
-            .registry
-            .get(&device_id)
-            .is_some_and(|known| known.client_certificate_cn.is_some())
-    {
-        let message =
-            format!("device id {device_id:?} is bound to a client certificate; present it");
-        Metrics::count(&shared.metrics.protocol_errors, "device_id_mismatch");
-        return close_with_error(
-            &shared,
-            stream,
-            hello.id,
-            ErrorCode::DeviceIdMismatch,
-            &message,
-            peer,
-        )
-        .await;
-    }
-    if let Some(cn) = &client_cn {
-        if *cn != device_id {
-            let message = format!(
-                "device id {device_id:?} does not match the client certificate's CN {cn:?}"
-            );
-            Metrics::count(&shared.metrics.protocol_errors, "device_id_mismatch");
-            return close_with_error(
-                &shared,
-                stream,
-                hello.id,
-                ErrorCode::DeviceIdMismatch,
-                &message,
-                peer,
-            )
-            .await;
-        }
-    }
+        };
 
     let (commands_tx, commands) = mpsc::channel(shared.config.outbound_queue_len);
     let info = DeviceInfo::new(
@@ -190,6 +129,74 @@ pub(crate) async fn run(
         Err(e) => dropped_or_io(e),
     };
     session.finish(stream, end).await;
+}
+
+/// Why a first frame is not an acceptable HELLO.
+struct Refusal {
+    code: ErrorCode,
+    /// Label of `wasmbed_protocol_errors_total`.
+    kind: &'static str,
+    message: String,
+}
+
+/// Checks the first frame: a HELLO of our version whose device id matches the client
+/// certificate (mTLS), and, under optional mTLS, an id once bound to a certificate is not
+/// claimed without one. Returns the device id and firmware version.
+fn check_hello(
+    shared: &Shared,
+    message: Message,
+    client_cn: Option<&str>,
+) -> Result<(String, String), Refusal> {
+    let refuse = |code, kind, message| {
+        Err(Refusal {
+            code,
+            kind,
+            message,
+        })
+    };
+    let (version, device_id, firmware_version) = match message {
+        Message::Hello {
+            version,
+            device_id,
+            firmware_version,
+        } => (version, device_id, firmware_version),
+        other => {
+            let got = other.message_type().as_str();
+            return refuse(
+                ErrorCode::UnexpectedMessage,
+                "unexpected_message",
+                format!("expected HELLO first, got {got}"),
+            );
+        }
+    };
+    if version != PROTOCOL_VERSION {
+        return refuse(
+            ErrorCode::UnsupportedVersion,
+            "unsupported_version",
+            format!(
+                "protocol version {version} is not supported; this gateway speaks {PROTOCOL_VERSION}"
+            ),
+        );
+    }
+    match client_cn {
+        Some(cn) if cn != device_id => refuse(
+            ErrorCode::DeviceIdMismatch,
+            "device_id_mismatch",
+            format!("device id {device_id:?} does not match the client certificate's CN {cn:?}"),
+        ),
+        None if shared
+            .registry
+            .get(&device_id)
+            .is_some_and(|known| known.client_certificate_cn.is_some()) =>
+        {
+            refuse(
+                ErrorCode::DeviceIdMismatch,
+                "device_id_mismatch",
+                format!("device id {device_id:?} is bound to a client certificate; present it"),
+            )
+        }
+        _ => Ok((device_id, firmware_version)),
+    }
 }
 
 /// Why a session ended.

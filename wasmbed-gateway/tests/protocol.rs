@@ -1,8 +1,12 @@
 //! The device wire protocol codec: the shared vectors in `tests/vectors/frames.txt`, the limits,
 //! and properties (round trip, arbitrary input, streams split anywhere).
 
+#[path = "support/frames.rs"]
+mod frames;
+
 use std::collections::BTreeSet;
-use std::fmt::Write as _;
+
+use frames::{cases, hex, quote, unhex};
 
 use bytes::{Bytes, BytesMut};
 use futures_util::{SinkExt, StreamExt};
@@ -21,72 +25,6 @@ const MAX_PAYLOAD: usize = MAX as usize - MIN_FRAME_LEN as usize;
 
 // ---------------------------------------------------------------------------------------------
 // The shared vectors
-
-/// One line of `frames.txt`.
-#[derive(Debug)]
-struct Case {
-    line: usize,
-    name: String,
-    input: Vec<u8>,
-    expected: String,
-}
-
-fn unhex(text: &str) -> Vec<u8> {
-    assert!(text.len() % 2 == 0, "odd hex length in {text:?}");
-    (0..text.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&text[i..i + 2], 16).expect("hex byte"))
-        .collect()
-}
-
-fn cases() -> Vec<Case> {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/vectors/frames.txt");
-    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{path}: {e}"));
-    let cases: Vec<Case> = text
-        .lines()
-        .enumerate()
-        .filter(|(_, line)| !line.is_empty() && !line.starts_with('#'))
-        .map(|(i, line)| {
-            let fields: Vec<&str> = line.split('\t').collect();
-            let [name, hex, expected] = fields[..] else {
-                panic!("{path}:{}: expected 3 tab-separated fields", i + 1);
-            };
-            Case {
-                line: i + 1,
-                name: name.to_string(),
-                input: unhex(hex),
-                expected: expected.to_string(),
-            }
-        })
-        .collect();
-    assert!(cases.len() > 100, "{path}: too few cases");
-    let names: BTreeSet<&str> = cases.iter().map(|c| c.name.as_str()).collect();
-    assert_eq!(names.len(), cases.len(), "{path}: duplicate names");
-    cases
-}
-
-/// Text between double quotes: 0x20-0x7e as is except `"` and `\`, which are escaped with `\`;
-/// every other byte as `\xNN`.
-fn quote(bytes: &[u8]) -> String {
-    let mut out = String::from("\"");
-    for &b in bytes {
-        match b {
-            b'"' => out.push_str("\\\""),
-            b'\\' => out.push_str("\\\\"),
-            0x20..=0x7e => out.push(char::from(b)),
-            _ => write!(out, "\\x{b:02x}").unwrap(),
-        }
-    }
-    out.push('"');
-    out
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().fold(String::new(), |mut s, b| {
-        write!(s, "{b:02x}").unwrap();
-        s
-    })
-}
 
 /// The vectors' text form of a frame (described in the header of `frames.txt`).
 fn canonical(frame: &Frame) -> String {

@@ -7,74 +7,16 @@
 //! must re-encode with C to the bytes they came from. Every case is also fed one byte at a time
 //! and compared with the Rust decoder.
 
+#[path = "../../../wasmbed-gateway/tests/support/frames.rs"]
+mod frames;
+
 use std::collections::BTreeSet;
-use std::fmt::Write as _;
+
+use frames::{cases, hex, quote};
 
 use wasmbed_zephyr_host::protocol::{self, CFrame, CMessage, DecodeError, Verdict};
 
 const MAX: u32 = 4096;
-
-/// One line of `frames.txt`.
-struct Case {
-    line: usize,
-    name: String,
-    input: Vec<u8>,
-    expected: String,
-}
-
-fn unhex(text: &str) -> Vec<u8> {
-    assert!(text.len() % 2 == 0, "odd hex length in {text:?}");
-    (0..text.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&text[i..i + 2], 16).expect("hex byte"))
-        .collect()
-}
-
-fn cases() -> Vec<Case> {
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../wasmbed-gateway/tests/vectors/frames.txt"
-    );
-    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{path}: {e}"));
-    let cases: Vec<Case> = text
-        .lines()
-        .enumerate()
-        .filter(|(_, line)| !line.is_empty() && !line.starts_with('#'))
-        .map(|(i, line)| {
-            let fields: Vec<&str> = line.split('\t').collect();
-            let [name, hex, expected] = fields[..] else {
-                panic!("{path}:{}: expected 3 tab-separated fields", i + 1);
-            };
-            Case {
-                line: i + 1,
-                name: name.to_string(),
-                input: unhex(hex),
-                expected: expected.to_string(),
-            }
-        })
-        .collect();
-    assert!(cases.len() > 100, "{path}: too few cases");
-    cases
-}
-
-/// The file's string form: 0x20-0x7e as is except `"` and `\`; every other byte `\xNN`.
-fn quote(bytes: &[u8]) -> String {
-    let mut out = String::from("\"");
-    for &b in bytes {
-        match b {
-            b'"' => out.push_str("\\\""),
-            b'\\' => out.push_str("\\\\"),
-            0x20..=0x7e => out.push(char::from(b)),
-            _ => write!(out, "\\x{b:02x}").unwrap(),
-        }
-    }
-    out.push('"');
-    out
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
 
 /// C's frame in the text form the header of `frames.txt` defines.
 fn text(frame: &CFrame) -> String {
