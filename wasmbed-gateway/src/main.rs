@@ -273,14 +273,23 @@ fn parse_u32(text: &str) -> Result<u32, String> {
     parsed.map_err(|e| format!("{text:?} is not a 32-bit address: {e}"))
 }
 
+/// The log filter without `WASMBED_GATEWAY_LOG`/`RUST_LOG`: `info`, except rustls's warning
+/// for an IP address sent as SNI. mbedTLS (2.28 and 3.x) sends the TLS_HOSTNAME as SNI even
+/// when it is an address, which RFC 6066 section 3 forbids and rustls ignores; every device
+/// that dials its gateway by IP does it on every connection, so at `warn` it would drown the
+/// log.
+const DEFAULT_LOG_FILTER: &str = "info,rustls::msgs::handshake=error";
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let filter = match std::env::var("WASMBED_GATEWAY_LOG").or_else(|_| std::env::var("RUST_LOG")) {
         Ok(spec) => tracing_subscriber::EnvFilter::try_new(&spec).unwrap_or_else(|e| {
-            eprintln!("warning: ignoring log filter {spec:?} ({e}); logging at info");
-            tracing_subscriber::EnvFilter::new("info")
+            eprintln!(
+                "warning: ignoring log filter {spec:?} ({e}); logging at {DEFAULT_LOG_FILTER}"
+            );
+            tracing_subscriber::EnvFilter::new(DEFAULT_LOG_FILTER)
         }),
-        Err(_) => tracing_subscriber::EnvFilter::new("info"),
+        Err(_) => tracing_subscriber::EnvFilter::new(DEFAULT_LOG_FILTER),
     };
     tracing_subscriber::fmt()
         .with_env_filter(filter)

@@ -147,7 +147,7 @@ fn pki_commands_write_files_with_safe_modes() {
 #[test]
 fn env_vars_set_flags() {
     let dir = tempfile::tempdir().unwrap();
-    let out = std::process::Command::new(support::BIN)
+    let out = std::process::Command::new(support::bin())
         .env("WASMBED_GATEWAY_HEARTBEAT_INTERVAL_SECS", "0")
         .args(["--tls-addr", "127.0.0.1:0", "--api-addr", "127.0.0.1:0"])
         .current_dir(dir.path())

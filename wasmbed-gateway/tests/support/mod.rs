@@ -13,7 +13,31 @@ use std::time::{Duration, Instant};
 use wasmbed_gateway::client::{DeviceClient, DeviceOptions};
 use wasmbed_tls::rustls::ClientConfig;
 
-pub const BIN: &str = env!("CARGO_BIN_EXE_wasmbed-gateway");
+/// The `wasmbed-gateway` binary: cargo's own path in this package's tests; elsewhere (the
+/// firmware's end-to-end tests in `zephyr-app/host`, which include this file)
+/// `$WASMBED_GATEWAY_BIN` if set, else the one in the same target directory as the running
+/// test, which `cargo test --workspace` builds first.
+pub fn bin() -> PathBuf {
+    if let Some(path) = option_env!("CARGO_BIN_EXE_wasmbed-gateway") {
+        return PathBuf::from(path);
+    }
+    if let Some(path) = std::env::var_os("WASMBED_GATEWAY_BIN") {
+        return PathBuf::from(path);
+    }
+    let exe = std::env::current_exe().expect("the test knows its own path");
+    // target/<profile>/deps/<test> -> target/<profile>/wasmbed-gateway
+    let path = exe
+        .parent()
+        .and_then(Path::parent)
+        .map(|dir| dir.join("wasmbed-gateway"))
+        .expect("the test runs from a cargo target directory");
+    assert!(
+        path.exists(),
+        "{} is missing: build it with `cargo build -p wasmbed-gateway`, or run `cargo test --workspace`",
+        path.display()
+    );
+    path
+}
 
 /// A gateway process; killed on drop.
 pub struct Gateway {
@@ -32,14 +56,15 @@ impl Gateway {
     }
 
     pub fn start_in(dir: tempfile::TempDir, args: &[&str]) -> Gateway {
-        let mut child = Command::new(BIN)
-            .args([
-                "--tls-addr",
-                "127.0.0.1:0",
-                "--api-addr",
-                "127.0.0.1:0",
-                "--state-dir",
-            ])
+        let mut command = Command::new(bin());
+        // Loopback ports chosen by the kernel, unless the test names its own.
+        for flag in ["--tls-addr", "--api-addr"] {
+            if !args.contains(&flag) {
+                command.args([flag, "127.0.0.1:0"]);
+            }
+        }
+        let mut child = command
+            .arg("--state-dir")
             .arg(dir.path().join("state"))
             .args(args)
             .env("WASMBED_GATEWAY_LOG", "debug")
@@ -214,7 +239,7 @@ pub fn curl(url: &str, method: &str, body: Option<&[u8]>, extra: &[&str]) -> (u1
 
 /// Runs the binary with `args` to completion: (exit code, stdout, stderr).
 pub fn run(args: &[&str], dir: &Path) -> (i32, String, String) {
-    let out = Command::new(BIN)
+    let out = Command::new(bin())
         .args(args)
         .current_dir(dir)
         .output()

@@ -23,6 +23,7 @@
 use std::ffi::{CStr, c_char, c_int};
 
 pub mod compare;
+pub mod device;
 pub mod protocol;
 
 /// Raw declarations of `zephyr-app/src/wasmbed_endpoint.h`.

@@ -1,0 +1,392 @@
+//! `wasmbed-device`: the unmodified firmware (`zephyr-app/src/`) running on Linux.
+//!
+//! The firmware is built twice by `build.rs`, as the development image (no certificate
+//! verification) and the production image (`overlay-production.conf`: the gateway CA is
+//! registered with `tls_credential_add` and the certificate is verified), on the host port in
+//! `zephyr-app/host/port/` (Zephyr's socket, TLS credential, logging and kernel calls over
+//! POSIX sockets and mbedTLS 2.28). [`run`] does what Renode does before the firmware starts:
+//! it maps the mailbox region at its device address (from `boards/<board>.overlay`), fills it
+//! from a Renode script's `sysbus WriteDoubleWord`/`ZeroRange` lines or a raw image, then calls
+//! the image's `main()`. The device's log (its UART) goes to standard output.
+
+use std::ffi::{CString, c_int};
+use std::fmt;
+use std::fs;
+use std::path::PathBuf;
+
+use clap::{Parser, ValueEnum};
+use wasmbed_renode::reader::{self, MemoryWrite};
+
+include!(concat!(env!("OUT_DIR"), "/boards.rs"));
+
+/// The default board: the first one Renode emulates with Ethernet (docs/design.md).
+pub const DEFAULT_BOARD: &str = "sam_e70_xplained_same70q21";
+
+/// Largest mailbox region accepted, in bytes: the overlays use 512 and 1024.
+pub const MAX_MAILBOX_SIZE: u64 = 64 * 1024;
+
+/// Largest CA header or raw image read, in bytes.
+pub const MAX_INPUT_FILE_LEN: u64 = 1024 * 1024;
+
+/// Which firmware image to run; the two differ as the device builds do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Image {
+    /// `prj.conf` alone: `CONFIG_WASMBED_TLS_VERIFY_NONE`, any gateway certificate accepted.
+    Development,
+    /// `prj.conf` + `overlay-production.conf`: the CA from `--ca-header` verifies the gateway.
+    Production,
+}
+
+/// Command line of `wasmbed-device`.
+#[derive(Debug, Parser)]
+#[command(
+    name = "wasmbed-device",
+    version,
+    about = "Run the wasmbed Zephyr firmware on Linux against a real gateway",
+    long_about = "Run the wasmbed Zephyr firmware (zephyr-app/src, unmodified) on Linux.\n\n\
+        Like Renode before boot, it fills the device's endpoint mailbox (at its devicetree \
+        address) from a Renode script's sysbus WriteDoubleWord lines (--resc) or a raw image \
+        (--mailbox-image), then runs main(). The device log goes to standard output.\n\n\
+        Example:\n  wasmbed-gateway endpoint encode 127.0.0.1:8081 > device.resc\n  \
+        wasmbed-device --resc device.resc"
+)]
+pub struct Args {
+    /// Renode script whose `sysbus WriteDoubleWord`/`ZeroRange` lines fill the mailbox (other
+    /// commands are ignored; writes outside the mailbox are reported and skipped).
+    #[arg(long, value_name = "FILE", conflicts_with = "mailbox_image")]
+    pub resc: Option<PathBuf>,
+
+    /// Raw mailbox image: its bytes are copied to the mailbox base (at most the mailbox size).
+    #[arg(long, value_name = "FILE")]
+    pub mailbox_image: Option<PathBuf>,
+
+    /// Board whose devicetree overlay places the mailbox (`zephyr-app/boards/<board>.overlay`).
+    #[arg(long, default_value = DEFAULT_BOARD, value_parser = board_names())]
+    pub board: String,
+
+    /// Mailbox base address instead of the board's (hex with 0x, or decimal).
+    #[arg(long, value_name = "ADDR", value_parser = parse_u64)]
+    pub mailbox_base: Option<u64>,
+
+    /// Mailbox size in bytes instead of the board's (1..=65536; hex with 0x, or decimal).
+    #[arg(long, value_name = "BYTES", value_parser = parse_u64)]
+    pub mailbox_size: Option<u64>,
+
+    /// Firmware image to run.
+    #[arg(long, value_enum, default_value_t = Image::Development)]
+    pub image: Image,
+
+    /// CA header from `wasmbed-gateway pki ca` (`<out-dir>/ca.h`): what the production build
+    /// compiles in as CONFIG_WASMBED_CA_HEADER. Required with `--image production`.
+    #[arg(long, value_name = "FILE")]
+    pub ca_header: Option<PathBuf>,
+
+    /// CONFIG_WASMBED_DEVICE_ID for this run (default: the Kconfig default).
+    #[arg(long, value_name = "ID")]
+    pub device_id: Option<String>,
+
+    /// CONFIG_WASMBED_FIRMWARE_VERSION for this run.
+    #[arg(long, value_name = "VERSION")]
+    pub firmware_version: Option<String>,
+
+    /// CONFIG_WASMBED_HEARTBEAT_INTERVAL_SEC for this run (1..=65535).
+    #[arg(long, value_name = "SECS", value_parser = clap::value_parser!(i32).range(1..=65535))]
+    pub heartbeat_interval: Option<i32>,
+
+    /// CONFIG_WASMBED_HELLO_TIMEOUT_MS for this run (100..=600000).
+    #[arg(long, value_name = "MS", value_parser = clap::value_parser!(i32).range(100..=600_000))]
+    pub hello_timeout_ms: Option<i32>,
+
+    /// CONFIG_WASMBED_RECONNECT_BACKOFF_MIN_MS for this run (100..=600000).
+    #[arg(long, value_name = "MS", value_parser = clap::value_parser!(i32).range(100..=600_000))]
+    pub backoff_min_ms: Option<i32>,
+
+    /// CONFIG_WASMBED_RECONNECT_BACKOFF_MAX_MS for this run (>= the minimum, <= 3600000).
+    #[arg(long, value_name = "MS", value_parser = clap::value_parser!(i32).range(100..=3_600_000))]
+    pub backoff_max_ms: Option<i32>,
+}
+
+fn board_names() -> clap::builder::PossibleValuesParser {
+    clap::builder::PossibleValuesParser::new(BOARDS.iter().map(|(name, _, _)| *name))
+}
+
+fn parse_u64(text: &str) -> Result<u64, String> {
+    let parsed = match text.strip_prefix("0x").or_else(|| text.strip_prefix("0X")) {
+        Some(hex) => u64::from_str_radix(hex, 16),
+        None => text.parse(),
+    };
+    parsed.map_err(|_| format!("{text:?} is not a number (hex with 0x, or decimal)"))
+}
+
+/// Why `wasmbed-device` could not start the firmware.
+#[derive(Debug)]
+pub struct StartError(String);
+
+impl fmt::Display for StartError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for StartError {}
+
+fn err(message: impl Into<String>) -> StartError {
+    StartError(message.into())
+}
+
+/// The host port's interface (`zephyr-app/host/port/include/wasmbed_host.h`).
+mod ffi {
+    use std::ffi::{c_char, c_int, c_uchar};
+
+    /// Mirror of `struct wasmbed_host_kconfig`.
+    #[repr(C)]
+    pub(super) struct HostKconfig {
+        pub(super) device_id: *const c_char,
+        pub(super) firmware_version: *const c_char,
+        pub(super) heartbeat_interval_sec: c_int,
+        pub(super) hello_timeout_ms: c_int,
+        pub(super) backoff_min_ms: c_int,
+        pub(super) backoff_max_ms: c_int,
+    }
+
+    unsafe extern "C" {
+        pub(super) static mut wasmbed_host_kconfig: HostKconfig;
+        pub(super) fn wasmbed_host_mailbox_map(addr: usize, size: usize, image: *const u8)
+        -> c_int;
+        pub(super) fn wasmbed_host_set_ca(der: *const c_uchar, len: usize);
+        pub(super) fn k_uptime_get() -> i64;
+        pub(super) fn wasmbed_image_development_main() -> c_int;
+        pub(super) fn wasmbed_image_production_main() -> c_int;
+    }
+}
+
+/// Mailbox base and size: the board's, or the overrides.
+fn mailbox_region(args: &Args) -> Result<(u64, u64), StartError> {
+    let (_, board_base, board_size) = BOARDS
+        .iter()
+        .find(|(name, _, _)| *name == args.board)
+        .ok_or_else(|| err(format!("unknown board {}", args.board)))?;
+    let base = args.mailbox_base.unwrap_or(*board_base);
+    let size = args.mailbox_size.unwrap_or(*board_size);
+    if size == 0 || size > MAX_MAILBOX_SIZE {
+        return Err(err(format!(
+            "mailbox size {size} is out of range: give 1..={MAX_MAILBOX_SIZE} bytes"
+        )));
+    }
+    if usize::try_from(base.saturating_add(size)).is_err() || base.checked_add(size).is_none() {
+        return Err(err(format!(
+            "mailbox {base:#x} + {size} does not fit this machine's addresses"
+        )));
+    }
+    Ok((base, size))
+}
+
+fn read_bounded(path: &PathBuf, what: &str) -> Result<Vec<u8>, StartError> {
+    let meta = fs::metadata(path)
+        .map_err(|e| err(format!("cannot read {what} {}: {e}", path.display())))?;
+    if meta.len() > MAX_INPUT_FILE_LEN {
+        return Err(err(format!(
+            "{what} {} is {} bytes, above the {MAX_INPUT_FILE_LEN}-byte limit",
+            path.display(),
+            meta.len()
+        )));
+    }
+    fs::read(path).map_err(|e| err(format!("cannot read {what} {}: {e}", path.display())))
+}
+
+/// The mailbox contents before boot: zero, then the script's writes or the raw image.
+pub fn mailbox_contents(args: &Args, base: u64, size: u64) -> Result<Vec<u8>, StartError> {
+    let mut region = vec![0u8; usize::try_from(size).map_err(|_| err("mailbox too large"))?];
+    if let Some(path) = &args.resc {
+        let bytes = read_bounded(path, "Renode script")?;
+        let script = String::from_utf8(bytes).map_err(|e| {
+            err(format!(
+                "Renode script {} is not UTF-8: {e}",
+                path.display()
+            ))
+        })?;
+        let writes: Vec<MemoryWrite> = reader::read_writes(&script)
+            .map_err(|e| err(format!("Renode script {}: {e}", path.display())))?;
+        if writes.is_empty() {
+            eprintln!(
+                "wasmbed-device: {} has no sysbus WriteDoubleWord or ZeroRange line: the mailbox stays empty",
+                path.display()
+            );
+        }
+        let skipped: Vec<&MemoryWrite> = writes
+            .iter()
+            .filter(|write| write.apply(base, &mut region).is_err())
+            .collect();
+        if let Some(first) = skipped.first() {
+            eprintln!(
+                "wasmbed-device: {}: {} write(s) outside the mailbox {base:#x}..{:#x} skipped, \
+                 the first on line {} at {:#x}: the firmware reads only the mailbox; is the \
+                 script for another board (`wasmbed-gateway endpoint encode --base`)?",
+                path.display(),
+                skipped.len(),
+                base + size,
+                first.line,
+                first.op.address(),
+            );
+        }
+    } else if let Some(path) = &args.mailbox_image {
+        let bytes = read_bounded(path, "mailbox image")?;
+        if bytes.len() > region.len() {
+            return Err(err(format!(
+                "mailbox image {} is {} bytes; the mailbox at {base:#x} holds {size}",
+                path.display(),
+                bytes.len()
+            )));
+        }
+        region[..bytes.len()].copy_from_slice(&bytes);
+    }
+    Ok(region)
+}
+
+/// The DER bytes of `ca_certificate[]` in a header written by `wasmbed-gateway pki ca`,
+/// checked against its `CA_CERTIFICATE_LEN`.
+pub fn ca_from_header(text: &str) -> Result<Vec<u8>, String> {
+    let declared: usize = text
+        .lines()
+        .find_map(|line| line.trim().strip_prefix("#define CA_CERTIFICATE_LEN "))
+        .ok_or("it has no `#define CA_CERTIFICATE_LEN`: is it the CA header (ca.h) from `wasmbed-gateway pki ca`?")?
+        .trim()
+        .parse()
+        .map_err(|_| "CA_CERTIFICATE_LEN is not a number")?;
+    let body = text
+        .split_once("ca_certificate[] = {")
+        .and_then(|(_, rest)| rest.split_once('}'))
+        .map(|(body, _)| body)
+        .ok_or("it has no `ca_certificate[] = { ... }` array")?;
+    let bytes = body
+        .split(',')
+        .map(str::trim)
+        .filter(|token| !token.is_empty())
+        .map(|token| {
+            token
+                .strip_prefix("0x")
+                .and_then(|hex| u8::from_str_radix(hex, 16).ok())
+                .ok_or_else(|| format!("{token:?} in ca_certificate[] is not a 0x byte"))
+        })
+        .collect::<Result<Vec<u8>, String>>()?;
+    if bytes.len() != declared {
+        return Err(format!(
+            "ca_certificate[] has {} bytes but CA_CERTIFICATE_LEN says {declared}",
+            bytes.len()
+        ));
+    }
+    Ok(bytes)
+}
+
+fn leak_c_string(value: &str, what: &str) -> Result<*const std::ffi::c_char, StartError> {
+    let c = CString::new(value).map_err(|_| err(format!("{what} contains a NUL byte")))?;
+    Ok(Box::leak(c.into_boxed_c_str()).as_ptr())
+}
+
+/// Prepares the device as Renode would and runs the firmware's `main()`; returns its result.
+///
+/// # Errors
+///
+/// A bad option, an unreadable or malformed script, image or CA header, or a mailbox address
+/// already in use in this process.
+pub fn run(args: &Args) -> Result<c_int, StartError> {
+    let (base, size) = mailbox_region(args)?;
+    let region = mailbox_contents(args, base, size)?;
+
+    let ca = match (args.image, &args.ca_header) {
+        (Image::Production, None) => {
+            return Err(err(
+                "--image production needs --ca-header FILE: the CA header from `wasmbed-gateway pki ca`",
+            ));
+        }
+        (Image::Development, Some(_)) => {
+            return Err(err(
+                "--ca-header is for --image production: the development image verifies nothing",
+            ));
+        }
+        (Image::Production, Some(path)) => {
+            let bytes = read_bounded(path, "CA header")?;
+            let text = String::from_utf8_lossy(&bytes);
+            let der = ca_from_header(&text)
+                .map_err(|e| err(format!("CA header {}: {e}", path.display())))?;
+            Some(Box::leak(der.into_boxed_slice()))
+        }
+        (Image::Development, None) => None,
+    };
+
+    let backoff_min = args.backoff_min_ms;
+    if let (Some(min), Some(max)) = (backoff_min, args.backoff_max_ms) {
+        if min > max {
+            return Err(err(format!(
+                "--backoff-min-ms {min} is above --backoff-max-ms {max}"
+            )));
+        }
+    }
+    let device_id = args
+        .device_id
+        .as_deref()
+        .map(|id| leak_c_string(id, "--device-id"))
+        .transpose()?;
+    let firmware = args
+        .firmware_version
+        .as_deref()
+        .map(|v| leak_c_string(v, "--firmware-version"))
+        .transpose()?;
+
+    // SAFETY: single-threaded set-up before the firmware runs: nothing else reads or writes
+    // the host port's globals yet. The strings and the CA are leaked, so they live for the
+    // rest of the process, as tls_credential_add() and the Kconfig pointers require.
+    unsafe {
+        let kconfig = &mut *std::ptr::addr_of_mut!(ffi::wasmbed_host_kconfig);
+        if let Some(id) = device_id {
+            kconfig.device_id = id;
+        }
+        if let Some(version) = firmware {
+            kconfig.firmware_version = version;
+        }
+        if let Some(secs) = args.heartbeat_interval {
+            kconfig.heartbeat_interval_sec = secs;
+        }
+        if let Some(ms) = args.hello_timeout_ms {
+            kconfig.hello_timeout_ms = ms;
+        }
+        if let Some(ms) = args.backoff_min_ms {
+            kconfig.backoff_min_ms = ms;
+        }
+        if let Some(ms) = args.backoff_max_ms {
+            kconfig.backoff_max_ms = ms;
+        }
+        if kconfig.backoff_min_ms > kconfig.backoff_max_ms {
+            return Err(err(format!(
+                "reconnect backoff minimum {} ms is above the maximum {} ms",
+                kconfig.backoff_min_ms, kconfig.backoff_max_ms
+            )));
+        }
+        if let Some(der) = ca {
+            ffi::wasmbed_host_set_ca(der.as_ptr(), der.len());
+        }
+        // Boot: uptime counts from here.
+        let _ = ffi::k_uptime_get();
+    }
+
+    let base_addr = usize::try_from(base).map_err(|_| err("mailbox base out of range"))?;
+    // SAFETY: the region is `size` initialised bytes; the C maps fresh pages at `base` with
+    // MAP_FIXED_NOREPLACE, so it never replaces memory this process uses.
+    let mapped = unsafe { ffi::wasmbed_host_mailbox_map(base_addr, region.len(), region.as_ptr()) };
+    if mapped != 0 {
+        return Err(err(format!(
+            "cannot map the mailbox at {base:#x} ({size} bytes): {}",
+            std::io::Error::from_raw_os_error(-mapped)
+        )));
+    }
+
+    // SAFETY: the firmware's main() runs on this thread with everything it reads set up
+    // above; it returns only when it gives up (bad mailbox, credentials or configuration).
+    let status = unsafe {
+        match args.image {
+            Image::Development => ffi::wasmbed_image_development_main(),
+            Image::Production => ffi::wasmbed_image_production_main(),
+        }
+    };
+    Ok(status)
+}
