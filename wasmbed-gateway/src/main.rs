@@ -177,7 +177,7 @@ enum Pki {
         #[command(flatten)]
         key: KeyArgs,
     },
-    /// Issue a device certificate for mTLS (CN = device id).
+    /// Issue a device certificate for mTLS (CN = device id), as PEM and as C headers.
     Device {
         /// The device CA certificate.
         #[arg(long)]
@@ -188,7 +188,8 @@ enum Pki {
         /// The device id.
         #[arg(long)]
         id: String,
-        /// Directory to write <id>.pem and <id>-key.pem into.
+        /// Directory to write <id>.pem, <id>-key.pem and the firmware's C headers <id>.h and
+        /// <id>-key.h into.
         #[arg(long, default_value = ".")]
         out_dir: PathBuf,
         #[command(flatten)]
@@ -628,6 +629,14 @@ fn create_dir(dir: &Path) -> Result<()> {
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))
 }
 
+/// The array in `<id>.h` that `pki device` writes: the device certificate, as the firmware's
+/// `CONFIG_WASMBED_DEVICE_CERT_HEADER` declares it (`zephyr-app/src/network_handler.c`).
+const DEVICE_CERTIFICATE_SYMBOL: &str = "device_certificate";
+
+/// The array in `<id>-key.h`: the device's private key (PKCS #8 DER), for
+/// `CONFIG_WASMBED_DEVICE_KEY_HEADER`.
+const DEVICE_PRIVATE_KEY_SYMBOL: &str = "device_private_key";
+
 fn run_pki(pki: Pki) -> Result<()> {
     match pki {
         Pki::Ca {
@@ -695,11 +704,27 @@ fn run_pki(pki: Pki) -> Result<()> {
                 out_dir.join(format!("{id}.pem")),
                 out_dir.join(format!("{id}-key.pem")),
             );
-            check_new(&[&cert, &key_path], key.force)?;
+            let (cert_header, key_header) = (
+                out_dir.join(format!("{id}.h")),
+                out_dir.join(format!("{id}-key.h")),
+            );
+            check_new(&[&cert, &key_path, &cert_header, &key_header], key.force)?;
             create_dir(&out_dir)?;
             let identity = ca.issue_device(&id, &key.options())?;
             identity.save(&cert, &key_path)?;
-            println!("wrote {} and {} (0600)", cert.display(), key_path.display());
+            identity.save_c_headers(
+                &cert_header,
+                DEVICE_CERTIFICATE_SYMBOL,
+                &key_header,
+                DEVICE_PRIVATE_KEY_SYMBOL,
+            )?;
+            println!(
+                "wrote {} and {} (0600), and for the firmware {} and {} (0600, secret)",
+                cert.display(),
+                key_path.display(),
+                cert_header.display(),
+                key_header.display()
+            );
         }
         Pki::CHeader { cert, symbol } => {
             let certs = load_certificates(&cert)?;

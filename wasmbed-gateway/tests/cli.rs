@@ -142,6 +142,40 @@ fn pki_commands_write_files_with_safe_modes() {
     );
     assert_eq!(code, 0);
     assert!(out.contains("#define GW_CA_LEN"), "{out}");
+
+    // A device certificate: PEM for tools, C headers for the firmware, the key ones private.
+    let (code, out, err) = run(
+        &[
+            "pki",
+            "device",
+            "--ca-cert",
+            "out/ca.pem",
+            "--ca-key",
+            "out/ca-key.pem",
+            "--id",
+            "sensor-1",
+            "--out-dir",
+            "out",
+        ],
+        dir.path(),
+    );
+    assert_eq!(code, 0, "{out}{err}");
+    assert_eq!(mode("sensor-1.pem"), 0o644);
+    assert_eq!(mode("sensor-1-key.pem"), 0o600);
+    assert_eq!(mode("sensor-1.h"), 0o644);
+    assert_eq!(mode("sensor-1-key.h"), 0o600);
+    let cert_header = std::fs::read_to_string(dir.path().join("out/sensor-1.h")).unwrap();
+    assert!(
+        cert_header.contains("static const unsigned char device_certificate[]")
+            && cert_header.contains("TLS_CREDENTIAL_PUBLIC_CERTIFICATE"),
+        "{cert_header}"
+    );
+    let key_header = std::fs::read_to_string(dir.path().join("out/sensor-1-key.h")).unwrap();
+    assert!(
+        key_header.contains("static const unsigned char device_private_key[]")
+            && key_header.contains("SECRET"),
+        "{key_header}"
+    );
 }
 
 #[test]

@@ -56,6 +56,45 @@ impl Identity {
         )
     }
 
+    /// Writes the leaf certificate and the private key as the two C headers a device registers
+    /// for mTLS with Zephyr's `tls_credential_add`: `certificate_header` (mode 0644) declares
+    /// `<certificate_symbol>[]` for `TLS_CREDENTIAL_PUBLIC_CERTIFICATE`, `key_header` (mode 0600,
+    /// marked SECRET) declares `<key_symbol>[]` for `TLS_CREDENTIAL_PRIVATE_KEY` (the PKCS #8
+    /// DER that mbedTLS's `mbedtls_pk_parse_key` reads). Each is written atomically, the key
+    /// first; see [`c_header_credential`](crate::c_header_credential) for the format.
+    ///
+    /// # Errors
+    ///
+    /// [`PkiError::InvalidSymbol`] for a symbol that is not a lower-case C identifier,
+    /// [`PkiError::SamePath`] when both paths are the same file, [`PkiError::Write`] naming the
+    /// file that could not be written.
+    pub fn save_c_headers(
+        &self,
+        certificate_header: &Path,
+        certificate_symbol: &str,
+        key_header: &Path,
+        key_symbol: &str,
+    ) -> Result<(), PkiError> {
+        distinct(certificate_header, key_header)?;
+        let leaf = self.chain.first().map(|c| c.as_ref()).unwrap_or_default();
+        let certificate = crate::c_header_credential(
+            leaf,
+            certificate_symbol,
+            crate::Credential::PublicCertificate,
+        )?;
+        let key = crate::c_header_credential(
+            self.key.secret_der(),
+            key_symbol,
+            crate::Credential::PrivateKey,
+        )?;
+        write_atomic(key_header, key.as_bytes(), KEY_FILE_MODE)?;
+        write_atomic(
+            certificate_header,
+            certificate.as_bytes(),
+            CERTIFICATE_FILE_MODE,
+        )
+    }
+
     /// Loads a chain and key from PEM files and checks that they belong together and that the
     /// leaf is valid now.
     ///

@@ -2,14 +2,15 @@
 //!
 //! 1. `libwasmbed_firmware.a`: the portable C (endpoint parser, frame codec) exactly as strictly
 //!    as the firmware build compiles it, for the FFI bindings and the differential tests.
-//! 2. `libwasmbed_device.a`: the whole firmware (`zephyr-app/src/*.c`, unmodified) twice, as the
-//!    development image (`CONFIG_WASMBED_TLS_VERIFY_NONE`) and the production image
-//!    (`overlay-production.conf`), each partially linked into one object that exports only its
-//!    `main` (renamed `wasmbed_image_<image>_main`), plus the host port in `host/port/` (the
-//!    Zephyr API over POSIX sockets and mbedTLS). The `wasmbed-device` binary runs either image.
+//! 2. `libwasmbed_device.a`: the whole firmware (`zephyr-app/src/*.c`, unmodified) three
+//!    times, as the development image (`CONFIG_WASMBED_TLS_VERIFY_NONE`), the production image
+//!    (`overlay-production.conf`) and the mTLS image (also `overlay-mtls.conf`), each partially
+//!    linked into one object that exports only its `main` (renamed
+//!    `wasmbed_image_<image>_main`), plus the host port in `host/port/` (the Zephyr API over
+//!    POSIX sockets and mbedTLS). The `wasmbed-device` binary runs any of them.
 //!
 //! The Kconfig values the firmware reads come from `zephyr-app/Kconfig` defaults, `prj.conf`
-//! and, for production, `overlay-production.conf`, the files a west build reads, parsed here
+//! and the overlays, the files a west build reads, parsed here
 //! into a generated `autoconf` header per image.
 
 use std::collections::BTreeMap;
@@ -196,8 +197,10 @@ fn build_device(app: &Path, out: &Path) {
     let kconfig = rerun(app.join("Kconfig"));
     let prj = rerun(app.join("prj.conf"));
     let production_overlay = rerun(app.join("overlay-production.conf"));
+    let mtls_overlay = rerun(app.join("overlay-mtls.conf"));
     let base = kconfig_values(&kconfig, &[&prj]);
     let production = kconfig_values(&kconfig, &[&prj, &production_overlay]);
+    let mtls = kconfig_values(&kconfig, &[&prj, &production_overlay, &mtls_overlay]);
     write_defaults(out, &base);
 
     let port = app.join("host/port");
@@ -224,7 +227,11 @@ fn build_device(app: &Path, out: &Path) {
     for header in ["src/gateway_client.h", "src/network_handler.h"] {
         rerun(app.join(header));
     }
-    for (image, values) in [("development", &base), ("production", &production)] {
+    for (image, values) in [
+        ("development", &base),
+        ("production", &production),
+        ("production_mtls", &mtls),
+    ] {
         let object = build_image(app, out, image, values);
         device.object(object);
     }

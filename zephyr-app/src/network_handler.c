@@ -29,8 +29,22 @@ LOG_MODULE_REGISTER(wasmbed_net, CONFIG_LOG_DEFAULT_LEVEL);
 #include <wasmbed/ca_certificate.h>
 
 #define PEER_VERIFY TLS_PEER_VERIFY_REQUIRED
+
+#if defined(CONFIG_WASMBED_DEVICE_CERT)
+/* device_certificate[]/DEVICE_CERTIFICATE_LEN and device_private_key[]/DEVICE_PRIVATE_KEY_LEN,
+ * from `wasmbed-gateway pki device` (CMakeLists.txt copies the configured headers). */
+#include <wasmbed/device_certificate.h>
+#include <wasmbed/device_private_key.h>
+
+#if CONFIG_WASMBED_DEVICE_SEC_TAG == CONFIG_WASMBED_CA_SEC_TAG
+#error "CONFIG_WASMBED_DEVICE_SEC_TAG must differ from CONFIG_WASMBED_CA_SEC_TAG"
+#endif
+
+static const sec_tag_t sec_tags[] = {CONFIG_WASMBED_CA_SEC_TAG, CONFIG_WASMBED_DEVICE_SEC_TAG};
+#else
 /* tls_credential_add() keeps a pointer to the certificate, so it must be static: it is. */
 static const sec_tag_t sec_tags[] = {CONFIG_WASMBED_CA_SEC_TAG};
+#endif
 #else
 #define PEER_VERIFY TLS_PEER_VERIFY_NONE
 #endif
@@ -111,8 +125,9 @@ static const char *connect_hint(int err)
 		return "TLS handshake failed (the socket layer logged the mbedTLS error above): "
 		       "check that CONFIG_WASMBED_CA_HEADER holds the CA that signed the gateway "
 		       "certificate, that the certificate names the mailbox host in its "
-		       "subjectAltName, and that the gateway sends TLS records of at most "
-		       "CONFIG_MBEDTLS_SSL_MAX_CONTENT_LEN bytes";
+		       "subjectAltName, that the gateway sends TLS records of at most "
+		       "CONFIG_MBEDTLS_SSL_MAX_CONTENT_LEN bytes, and, if the gateway requires "
+		       "client certificates, that its --client-ca issued this device's";
 #else
 		return "TLS handshake failed (the socket layer logged the mbedTLS error above): "
 		       "check that the gateway offers an ECDHE-ECDSA AES-GCM suite and sends TLS "
@@ -128,25 +143,49 @@ static const char *connect_hint(int err)
 	}
 }
 
-int network_credentials_init(void)
-{
 #if defined(CONFIG_WASMBED_TLS_VERIFY_REQUIRED)
-	int ret = tls_credential_add(CONFIG_WASMBED_CA_SEC_TAG, TLS_CREDENTIAL_CA_CERTIFICATE,
-				     ca_certificate, CA_CERTIFICATE_LEN);
+/* Register one credential; an existing one (soft restart) is kept. 0 or a negative errno. */
+static int add_credential(sec_tag_t tag, enum tls_credential_type type, const char *what,
+			  const void *buf, size_t len)
+{
+	int ret = tls_credential_add(tag, type, buf, len);
 
 	if (ret == -EEXIST) {
-		LOG_INF("Gateway CA already registered under sec tag %d",
-			CONFIG_WASMBED_CA_SEC_TAG);
+		LOG_INF("%s already registered under sec tag %d", what, (int)tag);
 		return 0;
 	}
 	if (ret < 0) {
-		LOG_ERR("tls_credential_add(sec tag %d, CA certificate, %u bytes) failed: %d (%s)",
-			CONFIG_WASMBED_CA_SEC_TAG, (unsigned int)CA_CERTIFICATE_LEN, ret,
-			errno_name(-ret));
+		LOG_ERR("tls_credential_add(sec tag %d, %s, %u bytes) failed: %d (%s)", (int)tag,
+			what, (unsigned int)len, ret, errno_name(-ret));
 		return ret;
 	}
-	LOG_INF("Gateway CA registered under sec tag %d (%u bytes DER)", CONFIG_WASMBED_CA_SEC_TAG,
-		(unsigned int)CA_CERTIFICATE_LEN);
+	LOG_INF("%s registered under sec tag %d (%u bytes DER)", what, (int)tag,
+		(unsigned int)len);
+	return 0;
+}
+#endif
+
+int network_credentials_init(void)
+{
+#if defined(CONFIG_WASMBED_TLS_VERIFY_REQUIRED)
+	int ret = add_credential(CONFIG_WASMBED_CA_SEC_TAG, TLS_CREDENTIAL_CA_CERTIFICATE,
+				 "Gateway CA", ca_certificate, CA_CERTIFICATE_LEN);
+
+	if (ret < 0) {
+		return ret;
+	}
+#if defined(CONFIG_WASMBED_DEVICE_CERT)
+	ret = add_credential(CONFIG_WASMBED_DEVICE_SEC_TAG, TLS_CREDENTIAL_PUBLIC_CERTIFICATE,
+			     "Device certificate", device_certificate, DEVICE_CERTIFICATE_LEN);
+	if (ret < 0) {
+		return ret;
+	}
+	ret = add_credential(CONFIG_WASMBED_DEVICE_SEC_TAG, TLS_CREDENTIAL_PRIVATE_KEY,
+			     "Device private key", device_private_key, DEVICE_PRIVATE_KEY_LEN);
+	if (ret < 0) {
+		return ret;
+	}
+#endif
 	return 0;
 #else
 	LOG_WRN("Development TLS mode: the gateway's certificate is NOT verified");
@@ -227,8 +266,8 @@ static int set_tls_options(int fd, const struct wasmbed_endpoint *endpoint)
 #if defined(CONFIG_WASMBED_TLS_VERIFY_REQUIRED)
 	ret = zsock_setsockopt(fd, SOL_TLS, TLS_SEC_TAG_LIST, sec_tags, sizeof(sec_tags));
 	if (ret < 0) {
-		LOG_ERR("zsock_setsockopt(TLS_SEC_TAG_LIST, sec tag %d) failed: errno %d (%s)",
-			CONFIG_WASMBED_CA_SEC_TAG, errno, errno_name(errno));
+		LOG_ERR("zsock_setsockopt(TLS_SEC_TAG_LIST, %u tags) failed: errno %d (%s)",
+			(unsigned int)ARRAY_SIZE(sec_tags), errno, errno_name(errno));
 		return -errno;
 	}
 #endif

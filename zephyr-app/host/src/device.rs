@@ -1,8 +1,9 @@
 //! `wasmbed-device`: the unmodified firmware (`zephyr-app/src/`) running on Linux.
 //!
-//! The firmware is built twice by `build.rs`, as the development image (no certificate
-//! verification) and the production image (`overlay-production.conf`: the gateway CA is
-//! registered with `tls_credential_add` and the certificate is verified), on the host port in
+//! The firmware is built three times by `build.rs`, as the development image (no certificate
+//! verification), the production image (`overlay-production.conf`: the gateway CA is
+//! registered with `tls_credential_add` and the certificate is verified) and the mTLS image
+//! (`overlay-mtls.conf` too: the device also presents its certificate), on the host port in
 //! `zephyr-app/host/port/` (Zephyr's socket, TLS credential, logging and kernel calls over
 //! POSIX sockets and mbedTLS 2.28). [`run`] does what Renode does before the firmware starts:
 //! it maps the mailbox region at its device address (from `boards/<board>.overlay`), fills it
@@ -35,6 +36,9 @@ pub enum Image {
     Development,
     /// `prj.conf` + `overlay-production.conf`: the CA from `--ca-header` verifies the gateway.
     Production,
+    /// Also `overlay-mtls.conf`: the device presents the certificate and key from
+    /// `--device-cert-header` and `--device-key-header` (mTLS).
+    ProductionMtls,
 }
 
 /// Command line of `wasmbed-device`.
@@ -80,6 +84,17 @@ pub struct Args {
     /// compiles in as CONFIG_WASMBED_CA_HEADER. Required with `--image production`.
     #[arg(long, value_name = "FILE")]
     pub ca_header: Option<PathBuf>,
+
+    /// Device certificate header from `wasmbed-gateway pki device` (`<out-dir>/<id>.h`): what
+    /// the mTLS build compiles in as CONFIG_WASMBED_DEVICE_CERT_HEADER. Required with
+    /// `--image production-mtls`.
+    #[arg(long, value_name = "FILE")]
+    pub device_cert_header: Option<PathBuf>,
+
+    /// Device private key header from `wasmbed-gateway pki device` (`<out-dir>/<id>-key.h`):
+    /// CONFIG_WASMBED_DEVICE_KEY_HEADER. Required with `--image production-mtls`.
+    #[arg(long, value_name = "FILE")]
+    pub device_key_header: Option<PathBuf>,
 
     /// CONFIG_WASMBED_DEVICE_ID for this run (default: the Kconfig default).
     #[arg(long, value_name = "ID")]
@@ -154,9 +169,16 @@ mod ffi {
         pub(super) fn wasmbed_host_mailbox_map(addr: usize, size: usize, image: *const u8)
         -> c_int;
         pub(super) fn wasmbed_host_set_ca(der: *const c_uchar, len: usize);
+        pub(super) fn wasmbed_host_set_device_credentials(
+            cert: *const c_uchar,
+            cert_len: usize,
+            key: *const c_uchar,
+            key_len: usize,
+        );
         pub(super) fn k_uptime_get() -> i64;
         pub(super) fn wasmbed_image_development_main() -> c_int;
         pub(super) fn wasmbed_image_production_main() -> c_int;
+        pub(super) fn wasmbed_image_production_mtls_main() -> c_int;
     }
 }
 
@@ -243,21 +265,26 @@ pub fn mailbox_contents(args: &Args, base: u64, size: u64) -> Result<Vec<u8>, St
     Ok(region)
 }
 
-/// The DER bytes of `ca_certificate[]` in a header written by `wasmbed-gateway pki ca`,
-/// checked against its `CA_CERTIFICATE_LEN`.
-pub fn ca_from_header(text: &str) -> Result<Vec<u8>, String> {
+/// The bytes of `<symbol>[]` in a C header written by `wasmbed-gateway pki` (`static const
+/// unsigned char <symbol>[] = { 0x.., ... };`), checked against its `<SYMBOL>_LEN`.
+///
+/// # Errors
+///
+/// A message saying what the header lacks or gets wrong.
+pub fn array_from_header(text: &str, symbol: &str) -> Result<Vec<u8>, String> {
+    let len_macro = format!("#define {}_LEN ", symbol.to_ascii_uppercase());
     let declared: usize = text
         .lines()
-        .find_map(|line| line.trim().strip_prefix("#define CA_CERTIFICATE_LEN "))
-        .ok_or("it has no `#define CA_CERTIFICATE_LEN`: is it the CA header (ca.h) from `wasmbed-gateway pki ca`?")?
+        .find_map(|line| line.trim().strip_prefix(len_macro.as_str()))
+        .ok_or_else(|| format!("it has no `{}`", len_macro.trim()))?
         .trim()
         .parse()
-        .map_err(|_| "CA_CERTIFICATE_LEN is not a number")?;
+        .map_err(|_| format!("{} is not a number", len_macro.trim()))?;
     let body = text
-        .split_once("ca_certificate[] = {")
+        .split_once(&format!("{symbol}[] = {{"))
         .and_then(|(_, rest)| rest.split_once('}'))
         .map(|(body, _)| body)
-        .ok_or("it has no `ca_certificate[] = { ... }` array")?;
+        .ok_or_else(|| format!("it has no `{symbol}[] = {{ ... }}` array"))?;
     let bytes = body
         .split(',')
         .map(str::trim)
@@ -266,16 +293,36 @@ pub fn ca_from_header(text: &str) -> Result<Vec<u8>, String> {
             token
                 .strip_prefix("0x")
                 .and_then(|hex| u8::from_str_radix(hex, 16).ok())
-                .ok_or_else(|| format!("{token:?} in ca_certificate[] is not a 0x byte"))
+                .ok_or_else(|| format!("{token:?} in {symbol}[] is not a 0x byte"))
         })
         .collect::<Result<Vec<u8>, String>>()?;
     if bytes.len() != declared {
         return Err(format!(
-            "ca_certificate[] has {} bytes but CA_CERTIFICATE_LEN says {declared}",
-            bytes.len()
+            "{symbol}[] has {} bytes but {} says {declared}",
+            bytes.len(),
+            len_macro.trim()
         ));
     }
     Ok(bytes)
+}
+
+/// Reads `<symbol>[]` from the header at `path` and leaks it (the firmware keeps it by
+/// reference for the rest of the process, as `tls_credential_add` does).
+fn leak_header_array(
+    path: &PathBuf,
+    what: &str,
+    symbol: &str,
+    made_by: &str,
+) -> Result<&'static [u8], StartError> {
+    let bytes = read_bounded(path, what)?;
+    let text = String::from_utf8_lossy(&bytes);
+    let der = array_from_header(&text, symbol).map_err(|e| {
+        err(format!(
+            "{what} {}: {e}: is it the header `{made_by}` writes?",
+            path.display()
+        ))
+    })?;
+    Ok(Box::leak(der.into_boxed_slice()))
 }
 
 fn leak_c_string(value: &str, what: &str) -> Result<*const std::ffi::c_char, StartError> {
@@ -293,25 +340,54 @@ pub fn run(args: &Args) -> Result<c_int, StartError> {
     let (base, size) = mailbox_region(args)?;
     let region = mailbox_contents(args, base, size)?;
 
-    let ca = match (args.image, &args.ca_header) {
-        (Image::Production, None) => {
+    let production = args.image != Image::Development;
+    let mtls = args.image == Image::ProductionMtls;
+    let ca = match (production, &args.ca_header) {
+        (true, None) => {
             return Err(err(
-                "--image production needs --ca-header FILE: the CA header from `wasmbed-gateway pki ca`",
+                "the production images need --ca-header FILE: the CA header from `wasmbed-gateway pki ca`",
             ));
         }
-        (Image::Development, Some(_)) => {
+        (false, Some(_)) => {
             return Err(err(
-                "--ca-header is for --image production: the development image verifies nothing",
+                "--ca-header is for --image production or production-mtls: the development image verifies nothing",
             ));
         }
-        (Image::Production, Some(path)) => {
-            let bytes = read_bounded(path, "CA header")?;
-            let text = String::from_utf8_lossy(&bytes);
-            let der = ca_from_header(&text)
-                .map_err(|e| err(format!("CA header {}: {e}", path.display())))?;
-            Some(Box::leak(der.into_boxed_slice()))
+        (true, Some(path)) => Some(leak_header_array(
+            path,
+            "CA header",
+            "ca_certificate",
+            "wasmbed-gateway pki ca",
+        )?),
+        (false, None) => None,
+    };
+    let device_credentials = match (mtls, &args.device_cert_header, &args.device_key_header) {
+        (true, Some(cert), Some(key)) => Some((
+            leak_header_array(
+                cert,
+                "device certificate header",
+                "device_certificate",
+                "wasmbed-gateway pki device",
+            )?,
+            leak_header_array(
+                key,
+                "device key header",
+                "device_private_key",
+                "wasmbed-gateway pki device",
+            )?,
+        )),
+        (true, _, _) => {
+            return Err(err(
+                "--image production-mtls needs --device-cert-header and --device-key-header: \
+                 the <id>.h and <id>-key.h that `wasmbed-gateway pki device` writes",
+            ));
         }
-        (Image::Development, None) => None,
+        (false, None, None) => None,
+        (false, _, _) => {
+            return Err(err(
+                "--device-cert-header and --device-key-header are for --image production-mtls",
+            ));
+        }
     };
 
     let backoff_min = args.backoff_min_ms;
@@ -365,6 +441,14 @@ pub fn run(args: &Args) -> Result<c_int, StartError> {
         if let Some(der) = ca {
             ffi::wasmbed_host_set_ca(der.as_ptr(), der.len());
         }
+        if let Some((cert, key)) = device_credentials {
+            ffi::wasmbed_host_set_device_credentials(
+                cert.as_ptr(),
+                cert.len(),
+                key.as_ptr(),
+                key.len(),
+            );
+        }
         // Boot: uptime counts from here.
         let _ = ffi::k_uptime_get();
     }
@@ -386,6 +470,7 @@ pub fn run(args: &Args) -> Result<c_int, StartError> {
         match args.image {
             Image::Development => ffi::wasmbed_image_development_main(),
             Image::Production => ffi::wasmbed_image_production_main(),
+            Image::ProductionMtls => ffi::wasmbed_image_production_mtls_main(),
         }
     };
     Ok(status)

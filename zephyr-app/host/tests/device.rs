@@ -413,3 +413,116 @@ fn records_above_the_device_buffer_fail_as_on_the_device() {
         device.log_text()
     );
 }
+
+#[test]
+fn mtls_image_presents_its_certificate_and_the_gateway_checks_the_id() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let ca = make_ca(d, "ca");
+    let device_ca = make_ca(d, "device-ca");
+    let pki = |args: &[&str]| {
+        let (code, out, err) = run(args, d);
+        assert_eq!(code, 0, "{args:?}: {out}{err}");
+    };
+    let path = |p: PathBuf| p.to_str().unwrap().to_owned();
+    let (ca_pem, ca_key) = (path(ca.join("ca.pem")), path(ca.join("ca-key.pem")));
+    let (dca_pem, dca_key) = (
+        path(device_ca.join("ca.pem")),
+        path(device_ca.join("ca-key.pem")),
+    );
+    let out = path(d.join("pki"));
+    pki(&[
+        "pki",
+        "gateway",
+        "--ca-cert",
+        &ca_pem,
+        "--ca-key",
+        &ca_key,
+        "--san",
+        "127.0.0.1",
+        "--out-dir",
+        &out,
+    ]);
+    pki(&[
+        "pki",
+        "device",
+        "--ca-cert",
+        &dca_pem,
+        "--ca-key",
+        &dca_key,
+        "--id",
+        "sensor-7",
+        "--out-dir",
+        &out,
+    ]);
+    let gateway = Gateway::start(&[
+        "--cert",
+        &path(d.join("pki/gateway.pem")),
+        "--key",
+        &path(d.join("pki/gateway-key.pem")),
+        "--client-ca",
+        &dca_pem,
+        "--require-client-cert",
+    ]);
+    let resc = resc_for(d, "device.resc", &tls_endpoint(&gateway), None);
+    let resc = path(resc);
+    let ca_header = path(ca.join("ca.h"));
+    let cert_header = path(d.join("pki/sensor-7.h"));
+    let key_header = path(d.join("pki/sensor-7-key.h"));
+    let mtls = |id: &str| {
+        Device::start(&[
+            "--resc",
+            &resc,
+            "--image",
+            "production-mtls",
+            "--ca-header",
+            &ca_header,
+            "--device-cert-header",
+            &cert_header,
+            "--device-key-header",
+            &key_header,
+            "--device-id",
+            id,
+            "--backoff-min-ms",
+            "5000",
+        ])
+    };
+
+    // The certificate's CN is the HELLO id: accepted, and the gateway knows who it is.
+    let good = mtls("sensor-7");
+    good.wait_for_log("Device certificate registered under sec tag 2", WAIT);
+    good.wait_for_log("Device private key registered under sec tag 2", WAIT);
+    good.wait_for_log("Session established as \"sensor-7\"", WAIT);
+    gateway.eventually(WAIT, "sensor-7 connected", || {
+        device_state(&gateway, "sensor-7").as_deref() == Some("connected")
+    });
+    assert_eq!(
+        gateway.api_json("/devices/sensor-7")["client_certificate_cn"],
+        "sensor-7"
+    );
+
+    // Another id with that certificate: the gateway refuses it with ERROR device id mismatch.
+    let impostor = mtls("sensor-8");
+    impostor.wait_for_log("Connected to gateway via TLS", WAIT);
+    impostor.wait_for_log(
+        "Gateway sent ERROR 6 (device id does not match the client certificate)",
+        WAIT,
+    );
+
+    // The production image has no certificate: the gateway requires one, the handshake fails.
+    let anonymous = Device::start(&[
+        "--resc",
+        &resc,
+        "--image",
+        "production",
+        "--ca-header",
+        &ca_header,
+        "--device-id",
+        "anonymous",
+        "--backoff-min-ms",
+        "5000",
+    ]);
+    anonymous.wait_for_log("TLS handshake error: -0x", WAIT);
+    anonymous.wait_for_log("(ECONNABORTED)", WAIT);
+    assert_eq!(anonymous.count("Connected to gateway via TLS"), 0);
+}

@@ -42,8 +42,12 @@ struct wasmbed_host_kconfig {
 /** @brief The values in force; initialised from Kconfig defaults and prj.conf at build time. */
 extern struct wasmbed_host_kconfig wasmbed_host_kconfig;
 
-/** @brief Set the production image's CA certificate (DER, kept by reference). */
+/** @brief Set the production images' CA certificate (DER, kept by reference). */
 void wasmbed_host_set_ca(const unsigned char *der, size_t len);
+
+/** @brief Set the mTLS image's certificate and PKCS #8 key (DER, kept by reference). */
+void wasmbed_host_set_device_credentials(const unsigned char *cert, size_t cert_len,
+					 const unsigned char *key, size_t key_len);
 
 /** @brief CONFIG_MBEDTLS_SSL_MAX_CONTENT_LEN, the TLS record buffer size the port enforces. */
 size_t wasmbed_host_max_content_len(void);
@@ -53,5 +57,8 @@ int wasmbed_image_development_main(void);
 
 /** @brief The production image's main() (CONFIG_WASMBED_TLS_VERIFY_REQUIRED). */
 int wasmbed_image_production_main(void);
+
+/** @brief The mTLS image's main() (production plus CONFIG_WASMBED_DEVICE_CERT). */
+int wasmbed_image_production_mtls_main(void);
 
 #endif /* WASMBED_HOST_H_ */

@@ -22,6 +22,7 @@
 #include <mbedtls/entropy.h>
 #include <mbedtls/error.h>
 #include <mbedtls/net_sockets.h>
+#include <mbedtls/pk.h>
 #include <mbedtls/ssl.h>
 #include <mbedtls/ssl_ciphersuites.h>
 #include <mbedtls/x509_crt.h>
@@ -91,6 +92,8 @@ struct tls_context {
 	mbedtls_ssl_context ssl;
 	mbedtls_ssl_config config;
 	mbedtls_x509_crt ca_chain;
+	mbedtls_x509_crt own_cert;
+	mbedtls_pk_context own_key;
 };
 
 static struct tls_context contexts[CONFIG_NET_SOCKETS_TLS_MAX_CONTEXTS];
@@ -117,6 +120,8 @@ static void release_tls(struct tls_context *ctx)
 		mbedtls_ssl_free(&ctx->ssl);
 		mbedtls_ssl_config_free(&ctx->config);
 		mbedtls_x509_crt_free(&ctx->ca_chain);
+		mbedtls_x509_crt_free(&ctx->own_cert);
+		mbedtls_pk_free(&ctx->own_key);
 	}
 	memset(ctx, 0, sizeof(*ctx));
 }
@@ -453,6 +458,8 @@ static unsigned char max_frag_len_code(void)
 static int set_credentials(struct tls_context *ctx)
 {
 	bool have_ca = false;
+	bool have_cert = false;
+	bool have_key = false;
 	size_t i;
 
 	for (i = 0; i < ctx->sec_tag_count; i++) {
@@ -472,6 +479,27 @@ static int set_credentials(struct tls_context *ctx)
 					return -EINVAL;
 				}
 				have_ca = true;
+			} else if (cred->type == TLS_CREDENTIAL_PUBLIC_CERTIFICATE) {
+				/* Zephyr: tls_set_own_cert(), mbedtls_x509_crt_parse(). */
+				int ret = mbedtls_x509_crt_parse(&ctx->own_cert, cred->buf, cred->len);
+
+				if (ret != 0) {
+					LOG_ERR("Certificate under sec tag %d does not parse: -0x%x",
+						ctx->sec_tags[i], (unsigned int)-ret);
+					return -EINVAL;
+				}
+				have_cert = true;
+			} else if (cred->type == TLS_CREDENTIAL_PRIVATE_KEY) {
+				/* Zephyr: tls_set_private_key(), mbedtls_pk_parse_key(). */
+				int ret = mbedtls_pk_parse_key(&ctx->own_key, cred->buf, cred->len, NULL,
+							       0);
+
+				if (ret != 0) {
+					LOG_ERR("Private key under sec tag %d does not parse: -0x%x",
+						ctx->sec_tags[i], (unsigned int)-ret);
+					return -EINVAL;
+				}
+				have_key = true;
 			} else {
 				LOG_ERR("Credential type %d under sec tag %d is not supported by the "
 					"host port",
@@ -485,6 +513,15 @@ static int set_credentials(struct tls_context *ctx)
 	}
 	if (have_ca) {
 		mbedtls_ssl_conf_ca_chain(&ctx->config, &ctx->ca_chain, NULL);
+	}
+	if (have_cert != have_key) {
+		LOG_ERR("A device certificate needs its private key (and the reverse) in the "
+			"sec tags of TLS_SEC_TAG_LIST");
+		return -EINVAL;
+	}
+	if (have_cert &&
+	    mbedtls_ssl_conf_own_cert(&ctx->config, &ctx->own_cert, &ctx->own_key) != 0) {
+		return -ENOMEM;
 	}
 	return 0;
 }
@@ -500,6 +537,8 @@ static int tls_init(struct tls_context *ctx)
 	mbedtls_ssl_init(&ctx->ssl);
 	mbedtls_ssl_config_init(&ctx->config);
 	mbedtls_x509_crt_init(&ctx->ca_chain);
+	mbedtls_x509_crt_init(&ctx->own_cert);
+	mbedtls_pk_init(&ctx->own_key);
 	ctx->initialized = true;
 
 	ret = mbedtls_ssl_config_defaults(&ctx->config, MBEDTLS_SSL_IS_CLIENT,

@@ -9,6 +9,10 @@
 
 #include <zephyr/net/tls_credentials.h>
 
+#include "wasmbed/ca_certificate.h"
+#include "wasmbed/device_certificate.h"
+#include "wasmbed/device_private_key.h"
+#include "wasmbed_host.h"
 #include "wasmbed_host_defaults.h"
 #include "wasmbed_host_port.h"
 
@@ -16,6 +20,10 @@ static struct wasmbed_host_credential store[CONFIG_TLS_MAX_CREDENTIALS_NUMBER];
 
 const unsigned char *wasmbed_host_ca_certificate;
 size_t wasmbed_host_ca_certificate_len;
+const unsigned char *wasmbed_host_device_certificate;
+size_t wasmbed_host_device_certificate_len;
+const unsigned char *wasmbed_host_device_private_key;
+size_t wasmbed_host_device_private_key_len;
 
 int tls_credential_add(sec_tag_t tag, enum tls_credential_type type, const void *cred,
 		       size_t credlen)
@@ -76,4 +84,13 @@ void wasmbed_host_set_ca(const unsigned char *der, size_t len)
 {
 	wasmbed_host_ca_certificate = der;
 	wasmbed_host_ca_certificate_len = len;
+}
+
+void wasmbed_host_set_device_credentials(const unsigned char *cert, size_t cert_len,
+					 const unsigned char *key, size_t key_len)
+{
+	wasmbed_host_device_certificate = cert;
+	wasmbed_host_device_certificate_len = cert_len;
+	wasmbed_host_device_private_key = key;
+	wasmbed_host_device_private_key_len = key_len;
 }
