@@ -2,6 +2,8 @@
 //!
 //! With no arguments it serves in dev mode; see `wasmbed-gateway --help`.
 
+mod cli_renode;
+
 use std::collections::BTreeSet;
 use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
@@ -37,6 +39,8 @@ struct Cli {
 }
 
 #[derive(Debug, Subcommand)]
+// Parsed once per run; boxing the subcommands would only add noise.
+#[allow(clippy::large_enum_variant)]
 enum Command {
     /// Serve devices and the API (the default; dev mode unless --cert and --key are given).
     Serve(ServeArgs),
@@ -46,6 +50,9 @@ enum Command {
     /// Encode an endpoint as the RAM mailbox's Renode sysbus lines, or decode a mailbox image.
     #[command(subcommand)]
     Endpoint(EndpointCommand),
+    /// Generate Renode scripts that write the endpoint into a device's mailbox on every boot.
+    #[command(subcommand)]
+    Renode(cli_renode::RenodeCommand),
 }
 
 #[derive(Debug, Clone, Args)]
@@ -302,6 +309,7 @@ fn main() -> ExitCode {
         Some(Command::Serve(args)) => serve(args),
         Some(Command::Pki(pki)) => run_pki(pki),
         Some(Command::Endpoint(command)) => run_endpoint(command),
+        Some(Command::Renode(command)) => cli_renode::run(command),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

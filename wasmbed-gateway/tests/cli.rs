@@ -190,3 +190,253 @@ fn env_vars_set_flags() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("heartbeat interval"));
 }
+
+/// Runs the binary in `dir` with `env` set and the locator variables otherwise unset.
+fn run_env(args: &[&str], dir: &std::path::Path, env: &[(&str, &str)]) -> (i32, String, String) {
+    let mut command = std::process::Command::new(support::BIN);
+    command
+        .args(args)
+        .current_dir(dir)
+        .env_remove("POD_IP")
+        .env_remove("WASMBED_GATEWAY_DEVICE_HOST")
+        .env_remove("WASMBED_GATEWAY_DEVICE_DNS")
+        .env_remove("WASMBED_GATEWAY_ADDRESS");
+    for (key, value) in env {
+        command.env(key, value);
+    }
+    let out = command.output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn renode_script_prints_the_seed_lines_inside_the_reset_macro() {
+    let dir = tempfile::tempdir().unwrap();
+    let args = [
+        "renode",
+        "script",
+        "--endpoint",
+        "10.42.0.12:8081",
+        "--elf",
+        "/opt/wasmbed/zephyr.elf",
+        "--no-read-elf",
+        "--device-id",
+        "DEVICE_ID",
+        "--uart-port",
+        "3456",
+    ];
+    let (code, out, err) = run(&args, dir.path());
+    assert_eq!(code, 0, "{err}");
+    let macro_body = out
+        .split_once("macro reset\n\"\"\"\nsysbus LoadELF $bin\n")
+        .and_then(|(_, rest)| rest.split_once("\"\"\"\nrunMacro $reset\n"))
+        .map(|(body, _)| body)
+        .unwrap_or_else(|| panic!("no reset macro after LoadELF:\n{out}"));
+    assert_eq!(
+        macro_body,
+        format!("sysbus ZeroRange <0x20001000 0x200>\n{SEED_LINES}")
+    );
+    assert!(out.contains("$bin?=@/opt/wasmbed/zephyr.elf\n"), "{out}");
+    assert!(
+        out.contains("emulation CreateServerSocketTerminal 3456 \"term\" false\n"),
+        "{out}"
+    );
+
+    // The same script into a file, on another board whose mailbox moves.
+    let file = dir.path().join("k64f.resc");
+    let (code, _, err) = run(
+        &[
+            "renode",
+            "script",
+            "--endpoint",
+            "gw.example:8081",
+            "--elf",
+            "/fw.elf",
+            "--no-read-elf",
+            "--board",
+            "frdm_k64f",
+            "--out",
+            file.to_str().unwrap(),
+        ],
+        dir.path(),
+    );
+    assert_eq!(code, 0, "{err}");
+    let text = std::fs::read_to_string(file).unwrap();
+    assert!(
+        text.contains("sysbus WriteDoubleWord 0x2002fc00 0x0000000f\n"),
+        "{text}"
+    );
+    assert!(text.contains("showAnalyzer sysbus.uart0\n"), "{text}");
+}
+
+#[test]
+fn renode_provision_writes_the_artefacts_and_logs_the_seed_lines() {
+    let dir = tempfile::tempdir().unwrap();
+    let (code, out, err) = run_env(
+        &[
+            "renode",
+            "provision",
+            "--device-id",
+            "DEVICE_ID",
+            "--elf",
+            "/opt/wasmbed/zephyr.elf",
+            "--no-read-elf",
+            "--gateway-address",
+            "http://localhost:8080",
+            "--out-dir",
+            "artefacts",
+        ],
+        dir.path(),
+        &[("POD_IP", "10.42.0.12")],
+    );
+    assert_eq!(code, 0, "{out}{err}");
+    let resolved = out
+        .find("Resolved gateway endpoint for device DEVICE_ID: 10.42.0.12:8081")
+        .unwrap_or_else(|| panic!("{out}"));
+    let writing = out
+        .find("Writing gateway endpoint to memory for device DEVICE_ID: 10.42.0.12:8081")
+        .unwrap_or_else(|| panic!("{out}"));
+    assert!(resolved < writing);
+    let artefacts = dir.path().join("artefacts");
+    let script = std::fs::read_to_string(artefacts.join("renode_prewrite_DEVICE_ID.resc")).unwrap();
+    let memory =
+        std::fs::read_to_string(artefacts.join("gateway_endpoint_memory_DEVICE_ID.txt")).unwrap();
+    for text in [&script, &memory] {
+        assert!(text.contains(SEED_LINES), "{text}");
+    }
+    assert!(out.contains("renode_prewrite_DEVICE_ID.resc\n"), "{out}");
+
+    // An explicit device host wins over the pod IP; a DNS name is the last resort.
+    let (code, out, err) = run_env(
+        &[
+            "renode",
+            "provision",
+            "--device-id",
+            "d2",
+            "--elf",
+            "/fw.elf",
+            "--no-read-elf",
+            "--device-host",
+            "192.0.2.7",
+            "--device-dns",
+            "gw.wasmbed.svc",
+        ],
+        dir.path(),
+        &[("POD_IP", "10.42.0.12")],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("device d2: 192.0.2.7:8081"), "{out}");
+    let (code, out, err) = run_env(
+        &[
+            "renode",
+            "provision",
+            "--device-id",
+            "d3",
+            "--elf",
+            "/fw.elf",
+            "--no-read-elf",
+            "--device-dns",
+            "gw.wasmbed.svc",
+        ],
+        dir.path(),
+        &[],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("device d3: gw.wasmbed.svc:8081"), "{out}");
+    assert!(
+        dir.path()
+            .join("wasmbed-state/renode/renode_prewrite_d3.resc")
+            .is_file()
+    );
+}
+
+#[test]
+fn renode_commands_refuse_bad_input_with_a_clear_line() {
+    let elf = ["--elf", "/fw.elf", "--no-read-elf"];
+    let with = |args: &[&'static str]| [args, &elf[..]].concat();
+    fails_with(
+        &with(&["renode", "provision", "--device-id", "../etc/x"]),
+        "device id \"../etc/x\" has '/' at byte 2",
+    );
+    fails_with(
+        &with(&["renode", "provision", "--device-id", ".."]),
+        "contains \"..\"",
+    );
+    fails_with(
+        &with(&[
+            "renode",
+            "provision",
+            "--device-id",
+            "ok",
+            "--pod-ip-env",
+            "WASMBED_TEST_UNSET_VAR",
+        ]),
+        "is loopback and no locator gave a routable host",
+    );
+    fails_with(
+        &with(&[
+            "renode",
+            "script",
+            "--endpoint",
+            "10.42.0.12:8081",
+            "--mailbox-base",
+            "0x20002000",
+        ]),
+        "give --mailbox-size too",
+    );
+    fails_with(
+        &with(&[
+            "renode",
+            "script",
+            "--endpoint",
+            "10.42.0.12:8081",
+            "--board",
+            "qemu_x86",
+        ]),
+        "no preset for board \"qemu_x86\"",
+    );
+    fails_with(
+        &with(&[
+            "renode",
+            "script",
+            "--endpoint",
+            "a-rather-long-gateway-name.example:8081",
+            "--mailbox-size",
+            "16",
+        ]),
+        "needs 44 mailbox bytes but the region 0x20001000..0x20001010 holds 16",
+    );
+    fails_with(
+        &[
+            "renode",
+            "script",
+            "--endpoint",
+            "10.42.0.12:8081",
+            "--elf",
+            "/nonexistent/zephyr.elf",
+        ],
+        "cannot read firmware ELF /nonexistent/zephyr.elf",
+    );
+    fails_with(
+        &with(&[
+            "renode",
+            "script",
+            "--endpoint",
+            "10.42.0.12:8081",
+            "--tap",
+            "tap0;quit",
+        ]),
+        "TAP name \"tap0;quit\" cannot be written into a Renode script",
+    );
+}
+
+#[test]
+fn device_id_limits_agree_with_the_protocol() {
+    assert_eq!(
+        wasmbed_renode::MAX_DEVICE_ID_LEN,
+        wasmbed_gateway::protocol::MAX_DEVICE_ID_LEN
+    );
+}

@@ -1,0 +1,307 @@
+//! Device provisioning: from the gateway's configured address to a device's artefacts.
+//!
+//! This replaces the seed's `kubectl get pods ... {.items[0].status.podIP}`: the endpoint is
+//! resolved with `wasmbed_endpoint::resolve`; when the configured host is loopback or
+//! unspecified (unreachable from an emulated device), [`Locator`]s supply a routable host:
+//! an explicit address, the pod IP that Kubernetes' Downward API puts in an environment
+//! variable (`fieldRef: status.podIP`), or a DNS name such as a headless Service's.
+//!
+//! The library never reads the environment itself: [`provision`] takes a lookup function, so
+//! the binary passes `std::env::var` and tests pass a map.
+
+use std::path::PathBuf;
+
+use wasmbed_endpoint::resolve::{HostScope, resolve};
+use wasmbed_endpoint::{DnsName, Endpoint, Host};
+
+use crate::artefact::{Artefacts, DeviceId};
+use crate::error::ProvisionError;
+use crate::mailbox::{Mailbox, MailboxRegion};
+use crate::render::render;
+use crate::script::ScriptBuilder;
+
+/// The environment variable the gateway's pod spec fills with `status.podIP` by default.
+pub const DEFAULT_POD_IP_ENV: &str = "POD_IP";
+
+/// A source of a routable device-facing host, used when the configured one is not.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Locator {
+    /// An explicit host (an address or name the devices can reach).
+    Host(Host),
+    /// The pod IP in this environment variable (Downward API `status.podIP`); skipped when
+    /// the variable is unset or empty.
+    PodIpEnv(String),
+    /// A DNS name, such as a headless Service (`wasmbed-gateway.wasmbed.svc.cluster.local`).
+    Dns(DnsName),
+}
+
+impl std::fmt::Display for Locator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Locator::Host(host) => write!(f, "explicit host {host}"),
+            Locator::PodIpEnv(var) => write!(f, "pod IP from ${var}"),
+            Locator::Dns(name) => write!(f, "DNS name {}", name.as_str()),
+        }
+    }
+}
+
+/// The device-facing endpoint and how it was found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Located {
+    /// The endpoint devices dial.
+    pub endpoint: Endpoint,
+    /// The locator that supplied the host, `None` when the configured host was used.
+    pub by: Option<Locator>,
+}
+
+/// Resolves `configured` (an address or `http(s)://` URL of the gateway) to the endpoint
+/// devices dial on `tls_port`; a loopback or unspecified host is replaced by the first
+/// locator that yields a host.
+///
+/// # Errors
+///
+/// [`ProvisionError::Resolve`] for an unusable address, [`ProvisionError::NoRoutableHost`]
+/// when a replacement is needed and no locator yields one, [`ProvisionError::BadLocatedHost`]
+/// when an environment variable holds no valid host, and [`ProvisionError::TooLong`] when the
+/// endpoint text would exceed 255 bytes.
+///
+/// # Examples
+///
+/// ```
+/// use wasmbed_renode::provision::{locate, Locator};
+///
+/// let env = |var: &str| (var == "POD_IP").then(|| "10.42.0.12".to_owned());
+/// let located = locate("http://127.0.0.1:8080", 8081, &[Locator::PodIpEnv("POD_IP".into())], env)?;
+/// assert_eq!(located.endpoint.to_string(), "10.42.0.12:8081");
+/// # Ok::<(), wasmbed_renode::ProvisionError>(())
+/// ```
+pub fn locate(
+    configured: &str,
+    tls_port: u16,
+    locators: &[Locator],
+    env: impl Fn(&str) -> Option<String>,
+) -> Result<Located, ProvisionError> {
+    let device = resolve(configured, tls_port).map_err(ProvisionError::Resolve)?;
+    if !device.needs_routable_address() {
+        return Ok(Located {
+            endpoint: *device.endpoint(),
+            by: None,
+        });
+    }
+    for locator in locators {
+        let host = match locator {
+            Locator::Host(host) => *host,
+            Locator::Dns(name) => Host::Dns(*name),
+            Locator::PodIpEnv(var) => {
+                let Some(value) = env(var).filter(|v| !v.trim().is_empty()) else {
+                    continue;
+                };
+                Host::parse(value.trim()).map_err(|e| ProvisionError::BadLocatedHost {
+                    locator: locator.to_string(),
+                    value: value.chars().take(80).collect(),
+                    reason: e.to_string(),
+                })?
+            }
+        };
+        let routed = device.with_host(host).map_err(ProvisionError::TooLong)?;
+        if routed.needs_routable_address() {
+            continue;
+        }
+        return Ok(Located {
+            endpoint: *routed.endpoint(),
+            by: Some(locator.clone()),
+        });
+    }
+    Err(ProvisionError::NoRoutableHost {
+        configured: configured.chars().take(80).collect(),
+        scope: match device.scope() {
+            HostScope::Loopback => "loopback",
+            _ => "unspecified",
+        },
+        tried: if locators.is_empty() {
+            "nothing".to_owned()
+        } else {
+            locators
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
+        },
+    })
+}
+
+/// Everything [`provision`] needs for one device.
+#[derive(Debug, Clone)]
+pub struct Provisioning {
+    /// The device.
+    pub device_id: DeviceId,
+    /// The gateway's configured address or URL.
+    pub gateway_address: String,
+    /// The gateway's TLS port for devices.
+    pub tls_port: u16,
+    /// Where to find a routable host when the configured one is loopback, tried in order.
+    pub locators: Vec<Locator>,
+    /// The script so far: board, ELF, UART, network... (the mailbox is added here; the
+    /// machine is named after the device).
+    pub script: ScriptBuilder,
+    /// The firmware's mailbox region.
+    pub region: MailboxRegion,
+    /// An address asked for, checked against the region; `None` uses its start.
+    pub mailbox_address: Option<u32>,
+    /// The artefact directory.
+    pub dir: PathBuf,
+}
+
+/// What [`provision`] did.
+#[derive(Debug, Clone)]
+pub struct Provisioned {
+    /// The endpoint and how it was found.
+    pub located: Located,
+    /// The mailbox written by the script.
+    pub mailbox: Mailbox,
+    /// The script's text.
+    pub script: String,
+    /// Where the artefacts are.
+    pub artefacts: Artefacts,
+}
+
+/// Resolves the device's endpoint, builds its script and writes its artefacts, logging the
+/// seed's two lines (`tracing`, level INFO):
+///
+/// ```text
+/// Resolved gateway endpoint for device <ID>: <endpoint>
+/// Writing gateway endpoint to memory for device <ID>: <endpoint>
+/// ```
+///
+/// # Errors
+///
+/// As [`locate`], then [`ProvisionError::Mailbox`] when the endpoint does not fit the region
+/// or the address is not its start, [`ProvisionError::Script`] and
+/// [`ProvisionError::Artefact`].
+pub fn provision(
+    p: &Provisioning,
+    env: impl Fn(&str) -> Option<String>,
+) -> Result<Provisioned, ProvisionError> {
+    let id = &p.device_id;
+    let located = locate(&p.gateway_address, p.tls_port, &p.locators, env)?;
+    let endpoint = located.endpoint;
+    match &located.by {
+        Some(by) => tracing::info!(
+            device = %id, %endpoint, located_by = %by,
+            "Resolved gateway endpoint for device {id}: {endpoint}"
+        ),
+        None => tracing::info!(
+            device = %id, %endpoint,
+            "Resolved gateway endpoint for device {id}: {endpoint}"
+        ),
+    }
+    let mailbox = match p.mailbox_address {
+        Some(address) => Mailbox::place_at(p.region, address, &endpoint)?,
+        None => Mailbox::place(p.region, &endpoint)?,
+    };
+    let script = p
+        .script
+        .clone()
+        .machine(id.as_str())?
+        .with_mailbox(mailbox)
+        .build()?;
+    let text = render(&script);
+    tracing::info!(
+        device = %id, %endpoint, address = format_args!("{:#x}", p.region.base()),
+        "Writing gateway endpoint to memory for device {id}: {endpoint}"
+    );
+    let artefacts = Artefacts::write(&p.dir, id, &text, &mailbox)?;
+    Ok(Provisioned {
+        located,
+        mailbox,
+        script: text,
+        artefacts,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn no_env(_: &str) -> Option<String> {
+        None
+    }
+
+    #[test]
+    fn routable_addresses_are_kept() {
+        let located = locate(
+            "https://10.42.0.12:8080/api",
+            8081,
+            &[Locator::PodIpEnv("POD_IP".into())],
+            |_| Some("10.0.0.1".into()),
+        )
+        .unwrap();
+        assert_eq!(located.endpoint.to_string(), "10.42.0.12:8081");
+        assert_eq!(located.by, None);
+    }
+
+    #[test]
+    fn loopback_uses_the_first_locator_that_yields_a_host() {
+        let dns: DnsName = "wasmbed-gateway.wasmbed.svc".parse().unwrap();
+        let locators = [
+            Locator::PodIpEnv("POD_IP".into()),
+            Locator::Dns(dns),
+            Locator::Host("10.9.9.9".parse().unwrap()),
+        ];
+        let by_dns = locate("127.0.0.1:8080", 8081, &locators, no_env).unwrap();
+        assert_eq!(
+            by_dns.endpoint.to_string(),
+            "wasmbed-gateway.wasmbed.svc:8081"
+        );
+        assert_eq!(by_dns.by, Some(Locator::Dns(dns)));
+
+        let by_pod = locate("localhost", 8081, &locators, |v| {
+            (v == "POD_IP").then(|| " fd00::12 ".into())
+        })
+        .unwrap();
+        assert_eq!(by_pod.endpoint.to_string(), "[fd00::12]:8081");
+
+        let unspecified = locate("0.0.0.0:8081", 8081, &locators[2..], no_env).unwrap();
+        assert_eq!(unspecified.endpoint.to_string(), "10.9.9.9:8081");
+    }
+
+    #[test]
+    fn no_locator_is_a_clear_error() {
+        let err = locate(
+            "http://localhost:8080",
+            8081,
+            &[Locator::PodIpEnv("POD_IP".into())],
+            |_| Some(String::new()),
+        )
+        .unwrap_err();
+        let text = err.to_string();
+        assert!(
+            text.contains("\"http://localhost:8080\" is loopback"),
+            "{text}"
+        );
+        assert!(text.contains("tried: pod IP from $POD_IP"), "{text}");
+
+        let err = locate("127.0.0.1", 8081, &[Locator::PodIpEnv("IP".into())], |_| {
+            Some("not an ip!".into())
+        })
+        .unwrap_err();
+        assert!(
+            matches!(err, ProvisionError::BadLocatedHost { .. }),
+            "{err}"
+        );
+
+        // A locator that itself yields loopback does not count.
+        let err = locate(
+            "127.0.0.1",
+            8081,
+            &[Locator::Host("::1".parse().unwrap())],
+            no_env,
+        )
+        .unwrap_err();
+        assert!(
+            matches!(err, ProvisionError::NoRoutableHost { .. }),
+            "{err}"
+        );
+    }
+}
