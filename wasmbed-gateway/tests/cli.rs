@@ -193,7 +193,7 @@ fn env_vars_set_flags() {
 
 /// Runs the binary in `dir` with `env` set and the locator variables otherwise unset.
 fn run_env(args: &[&str], dir: &std::path::Path, env: &[(&str, &str)]) -> (i32, String, String) {
-    let mut command = std::process::Command::new(support::BIN);
+    let mut command = std::process::Command::new(support::bin());
     command
         .args(args)
         .current_dir(dir)

@@ -53,6 +53,7 @@ const RUNTIME_SYMBOLS: &[(&str, &str)] = &[
     ("WASMBED_FIRMWARE_VERSION", "firmware_version"),
     ("WASMBED_HEARTBEAT_INTERVAL_SEC", "heartbeat_interval_sec"),
     ("WASMBED_HELLO_TIMEOUT_MS", "hello_timeout_ms"),
+    ("WASMBED_SEND_TIMEOUT_MS", "send_timeout_ms"),
     ("WASMBED_RECONNECT_BACKOFF_MIN_MS", "backoff_min_ms"),
     ("WASMBED_RECONNECT_BACKOFF_MAX_MS", "backoff_max_ms"),
 ];
@@ -63,11 +64,15 @@ const ZEPHYR_SYMBOLS: &[&str] = &[
     "NET_SOCKETS_TLS_MAX_CONTEXTS",
     "TLS_MAX_CREDENTIALS_NUMBER",
     "LOG_DEFAULT_LEVEL",
+    "NET_IPV4",
+    "NET_IPV6",
 ];
 
-/// Zephyr's default for `CONFIG_NET_SOCKETS_TLS_CONNECT_TIMEOUT` (subsys/net/lib/sockets/Kconfig),
-/// which prj.conf leaves alone.
-const TLS_CONNECT_TIMEOUT_MS: u32 = 10_000;
+/// Zephyr's default for `CONFIG_NET_SOCKETS_CONNECT_TIMEOUT` (subsys/net/lib/sockets/Kconfig,
+/// milliseconds), the bound of a blocking TCP connect, which prj.conf leaves alone. Zephyr 3.7
+/// has no bound for the TLS handshake (`CONFIG_NET_SOCKETS_TLS_CONNECT_TIMEOUT` is new in 4.4),
+/// so the port sets none either.
+const CONNECT_TIMEOUT_MS: u32 = 3_000;
 
 fn main() {
     let app = PathBuf::from(env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"))
@@ -241,26 +246,45 @@ fn build_device(app: &Path, out: &Path) {
     }
 }
 
-/// Fails the build with the install command when mbedTLS 2.28's headers are not there.
+/// Fails the build with one line saying what to install when there is no working C compiler,
+/// no mbedTLS headers, or an mbedTLS other than 2.28 (the port is written for Debian 12's).
 fn check_mbedtls(out: &Path) {
-    let probe = out.join("mbedtls_probe.c");
-    fs::write(
-        &probe,
-        "#include <mbedtls/ssl.h>\n#include <mbedtls/version.h>\n\
-         #if MBEDTLS_VERSION_MAJOR != 2 || MBEDTLS_VERSION_MINOR < 28\n\
-         #error \"mbedTLS 2.28 expected\"\n#endif\n\
-         int wasmbed_mbedtls_probe(void);\nint wasmbed_mbedtls_probe(void) { return 0; }\n",
-    )
-    .expect("OUT_DIR is writable");
-    let result = cc::Build::new()
-        .file(&probe)
-        .cargo_metadata(false)
-        .cargo_warnings(false)
-        .try_compile("wasmbed_mbedtls_probe");
-    if result.is_err() {
+    let probe = |name: &str, source: &str| {
+        let path = out.join(format!("{name}.c"));
+        fs::write(&path, source).expect("OUT_DIR is writable");
+        cc::Build::new()
+            .file(&path)
+            .cargo_metadata(false)
+            .cargo_warnings(false)
+            .try_compile(name)
+            .is_ok()
+    };
+    if !probe(
+        "wasmbed_cc_probe",
+        "int wasmbed_cc_probe(void);\nint wasmbed_cc_probe(void) { return 0; }\n",
+    ) {
+        fail("wasmbed-device needs a C compiler: install one with `sudo apt-get install gcc`");
+    }
+    if !probe(
+        "wasmbed_mbedtls_probe",
+        "#include <mbedtls/ssl.h>\nint wasmbed_mbedtls_probe(void);\n\
+         int wasmbed_mbedtls_probe(void) { return 0; }\n",
+    ) {
         fail(
             "wasmbed-device needs the mbedTLS 2.28 headers and libraries: \
              install them with `sudo apt-get install libmbedtls-dev` (Debian 12)",
+        );
+    }
+    if !probe(
+        "wasmbed_mbedtls_version_probe",
+        "#include <mbedtls/version.h>\n\
+         #if MBEDTLS_VERSION_MAJOR != 2 || MBEDTLS_VERSION_MINOR < 28\n#error version\n#endif\n\
+         int wasmbed_mbedtls_version_probe(void);\n\
+         int wasmbed_mbedtls_version_probe(void) { return 0; }\n",
+    ) {
+        fail(
+            "wasmbed-device's Zephyr port is written for mbedTLS 2.28 (Debian 12's \
+             libmbedtls-dev); the installed mbedTLS headers are another version",
         );
     }
 }
@@ -341,11 +365,19 @@ fn write_defaults(out: &Path, values: &BTreeMap<String, String>) {
          #ifndef WASMBED_HOST_DEFAULTS_H_\n#define WASMBED_HOST_DEFAULTS_H_\n",
     );
     for name in ZEPHYR_SYMBOLS {
-        let _ = writeln!(text, "#define CONFIG_{name} {}", value(values, name));
+        match value(values, name) {
+            "n" => {}
+            "y" => {
+                let _ = writeln!(text, "#define CONFIG_{name} 1");
+            }
+            raw => {
+                let _ = writeln!(text, "#define CONFIG_{name} {raw}");
+            }
+        }
     }
     let _ = writeln!(
         text,
-        "#define CONFIG_NET_SOCKETS_TLS_CONNECT_TIMEOUT {TLS_CONNECT_TIMEOUT_MS}"
+        "#define CONFIG_NET_SOCKETS_CONNECT_TIMEOUT {CONNECT_TIMEOUT_MS}"
     );
     let _ = writeln!(text, "#define WASMBED_HOST_LOG_LINE_MAX 1024");
     for (name, _) in RUNTIME_SYMBOLS {

@@ -13,6 +13,15 @@
 /* The id of the HELLO frame; later frames the device starts count up from 2. */
 #define HELLO_FRAME_ID 1u
 
+/* The smallest frame the device must be able to send after HELLO_ACK: a HEARTBEAT (type, id
+ * and a 4-byte uptime). */
+#define HEARTBEAT_FRAME_LEN (WASMBED_FRAME_HEADER_LEN + 4u)
+
+/* Backoff attempts that make the cap backoff_max_ms whatever the minimum (2^31 > any ratio). */
+#define FAILURES_FOR_MAX_BACKOFF 31u
+
+static int check_hello(struct gateway_client *client);
+
 static const char *goodbye_reason_str(uint8_t reason)
 {
 	switch (reason) {
@@ -148,14 +157,16 @@ int gateway_client_init(struct gateway_client *client, const struct gateway_clie
 		return -1;
 	}
 	if (cfg->heartbeat_interval_s == 0u || cfg->heartbeat_interval_s > 65535u ||
-	    cfg->hello_timeout_ms == 0u || cfg->backoff_min_ms == 0u ||
-	    cfg->backoff_min_ms > cfg->backoff_max_ms) {
+	    cfg->hello_timeout_ms == 0u || cfg->send_timeout_ms == 0u ||
+	    cfg->send_timeout_ms > INT32_MAX || cfg->backoff_min_ms == 0u ||
+	    cfg->backoff_min_ms > cfg->backoff_max_ms || cfg->backoff_max_ms > INT32_MAX) {
 		io->log(io->ctx, GATEWAY_CLIENT_LOG_ERR,
 			"Gateway client timing out of range: heartbeat %u s (1..65535), hello "
-			"timeout %u ms (>= 1), backoff %u..%u ms (1 <= min <= max)",
+			"timeout %u ms (>= 1), send timeout %u ms (>= 1), backoff %u..%u ms "
+			"(1 <= min <= max)",
 			(unsigned int)cfg->heartbeat_interval_s,
-			(unsigned int)cfg->hello_timeout_ms, (unsigned int)cfg->backoff_min_ms,
-			(unsigned int)cfg->backoff_max_ms);
+			(unsigned int)cfg->hello_timeout_ms, (unsigned int)cfg->send_timeout_ms,
+			(unsigned int)cfg->backoff_min_ms, (unsigned int)cfg->backoff_max_ms);
 		return -1;
 	}
 
@@ -163,6 +174,9 @@ int gateway_client_init(struct gateway_client *client, const struct gateway_clie
 	client->cfg = *cfg;
 	client->io = *io;
 	client->next_id = HELLO_FRAME_ID + 1u;
+	if (check_hello(client) != 0) {
+		return -1;
+	}
 	return 0;
 }
 
@@ -204,8 +218,12 @@ static int send_frame(struct gateway_client *client, const struct wasmbed_frame 
 {
 	size_t len = 0;
 	size_t off = 0;
+	int64_t deadline;
 	int ret;
 
+	if (client->broken) {
+		return -1;
+	}
 	ret = wasmbed_frame_encode(frame, max_frame_len, client->tx, sizeof(client->tx), &len);
 	if (ret != 0) {
 		client->io.log(client->io.ctx, GATEWAY_CLIENT_LOG_ERR,
@@ -213,14 +231,26 @@ static int send_frame(struct gateway_client *client, const struct wasmbed_frame 
 			       (unsigned int)frame->id, wasmbed_protocol_strerror(ret));
 		return -1;
 	}
+	deadline = client->io.uptime_ms(client->io.ctx) + (int64_t)client->cfg.send_timeout_ms;
 	while (off < len) {
-		int n = client->io.send(client->io.ctx, client->tx + off, len - off);
+		int64_t left = deadline - client->io.uptime_ms(client->io.ctx);
+		int n = left <= 0 ? GATEWAY_CLIENT_IO_TIMEOUT
+				  : client->io.send(client->io.ctx, client->tx + off, len - off,
+						    (int32_t)left);
 
+		if (n == GATEWAY_CLIENT_IO_TIMEOUT && left > 0) {
+			continue;
+		}
 		if (n <= 0) {
+			client->broken = true;
 			client->io.log(client->io.ctx, GATEWAY_CLIENT_LOG_ERR,
-				       "Sending frame type 0x%02x (id %u) failed after %u of %u bytes",
+				       "Sending frame type 0x%02x (id %u) failed after %u of %u bytes%s",
 				       (unsigned int)frame->type, (unsigned int)frame->id,
-				       (unsigned int)off, (unsigned int)len);
+				       (unsigned int)off, (unsigned int)len,
+				       n == GATEWAY_CLIENT_IO_TIMEOUT
+					       ? ": the gateway accepted nothing within the send "
+						 "timeout (it is not reading)"
+					       : "");
 			return -1;
 		}
 		off += (size_t)n;
@@ -229,21 +259,47 @@ static int send_frame(struct gateway_client *client, const struct wasmbed_frame 
 	return 0;
 }
 
+static void build_hello(const struct gateway_client *client, struct wasmbed_frame *frame)
+{
+	memset(frame, 0, sizeof(*frame));
+	frame->type = WASMBED_MSG_HELLO;
+	frame->id = HELLO_FRAME_ID;
+	frame->msg.hello.version = WASMBED_PROTOCOL_VERSION;
+	frame->msg.hello.device_id_len = bounded_strlen(client->cfg.device_id,
+							WASMBED_DEVICE_ID_MAX_LEN);
+	memcpy(frame->msg.hello.device_id, client->cfg.device_id, frame->msg.hello.device_id_len);
+	frame->msg.hello.firmware_len = bounded_strlen(client->cfg.firmware_version,
+						       WASMBED_FIRMWARE_MAX_LEN);
+	memcpy(frame->msg.hello.firmware, client->cfg.firmware_version,
+	       frame->msg.hello.firmware_len);
+}
+
+/* Refuse at start-up a HELLO the codec would refuse on every connection (for example a
+ * firmware version that is not UTF-8). */
+static int check_hello(struct gateway_client *client)
+{
+	struct wasmbed_frame frame;
+	size_t len = 0;
+	int ret;
+
+	build_hello(client, &frame);
+	ret = wasmbed_frame_encode(&frame, WASMBED_HELLO_FRAME_MAX_LEN, client->tx,
+				   sizeof(client->tx), &len);
+	if (ret != 0) {
+		client->io.log(client->io.ctx, GATEWAY_CLIENT_LOG_ERR,
+			       "HELLO cannot carry this configuration: %s (the firmware version "
+			       "must be UTF-8; set CONFIG_WASMBED_FIRMWARE_VERSION)",
+			       wasmbed_protocol_strerror(ret));
+		return -1;
+	}
+	return 0;
+}
+
 static int send_hello(struct gateway_client *client)
 {
 	struct wasmbed_frame frame;
 
-	memset(&frame, 0, sizeof(frame));
-	frame.type = WASMBED_MSG_HELLO;
-	frame.id = HELLO_FRAME_ID;
-	frame.msg.hello.version = WASMBED_PROTOCOL_VERSION;
-	frame.msg.hello.device_id_len = bounded_strlen(client->cfg.device_id,
-						       WASMBED_DEVICE_ID_MAX_LEN);
-	memcpy(frame.msg.hello.device_id, client->cfg.device_id, frame.msg.hello.device_id_len);
-	frame.msg.hello.firmware_len = bounded_strlen(client->cfg.firmware_version,
-						      WASMBED_FIRMWARE_MAX_LEN);
-	memcpy(frame.msg.hello.firmware, client->cfg.firmware_version,
-	       frame.msg.hello.firmware_len);
+	build_hello(client, &frame);
 	return send_frame(client, &frame, WASMBED_HELLO_FRAME_MAX_LEN);
 }
 
@@ -330,12 +386,20 @@ static enum verdict handle_frame(struct gateway_client *client, const struct was
 			*end = GATEWAY_CLIENT_END_PROTOCOL_ERROR;
 			return VERDICT_END;
 		}
+		if (ack->max_frame_len < HEARTBEAT_FRAME_LEN) {
+			io->log(io->ctx, GATEWAY_CLIENT_LOG_ERR,
+				"Gateway max_frame_len %u is below the %u bytes of a HEARTBEAT",
+				(unsigned int)ack->max_frame_len, (unsigned int)HEARTBEAT_FRAME_LEN);
+			(void)send_goodbye(client, WASMBED_GOODBYE_PROTOCOL_ERROR);
+			*end = GATEWAY_CLIENT_END_PROTOCOL_ERROR;
+			return VERDICT_END;
+		}
 		client->heartbeat_interval_ms = (uint32_t)ack->heartbeat_interval_secs * 1000u;
 		client->send_max_frame_len = ack->max_frame_len < GATEWAY_CLIENT_MAX_FRAME_LEN
 						     ? ack->max_frame_len
 						     : GATEWAY_CLIENT_MAX_FRAME_LEN;
 		client->established = true;
-		client->failures = 0;
+		client->established_at = io->uptime_ms(io->ctx);
 		client->stats.sessions_established++;
 		io->log(io->ctx, GATEWAY_CLIENT_LOG_INF,
 			"Session established as \"%s\": heartbeat every %u s, frames up to %u bytes",
@@ -350,6 +414,14 @@ static enum verdict handle_frame(struct gateway_client *client, const struct was
 		io->log(io->ctx, GATEWAY_CLIENT_LOG_WRN, "Gateway said GOODBYE: %s (reason %u)",
 			goodbye_reason_str(frame->msg.goodbye.reason),
 			(unsigned int)frame->msg.goodbye.reason);
+		if (frame->msg.goodbye.reason == WASMBED_GOODBYE_TAKEN_OVER) {
+			/* Two devices with one id take each other over for ever: retry rarely. */
+			io->log(io->ctx, GATEWAY_CLIENT_LOG_ERR,
+				"Another session uses device id \"%s\": give every device its own "
+				"(CONFIG_WASMBED_DEVICE_ID); retrying after the longest backoff",
+				client->cfg.device_id);
+			client->failures = FAILURES_FOR_MAX_BACKOFF;
+		}
 		*end = GATEWAY_CLIENT_END_GOODBYE;
 		return VERDICT_END;
 	case WASMBED_MSG_ERROR: {
@@ -374,6 +446,13 @@ static enum verdict handle_frame(struct gateway_client *client, const struct was
 	case WASMBED_MSG_HEARTBEAT_ACK:
 		io->log(io->ctx, GATEWAY_CLIENT_LOG_DBG, "HEARTBEAT_ACK (id %u)",
 			(unsigned int)frame->id);
+		/* A session that has lasted an interval and is answered is stable: reset the
+		 * backoff (not at HELLO_ACK, so that accept-then-drop loops slow down). */
+		if (client->failures != 0u &&
+		    io->uptime_ms(io->ctx) - client->established_at >=
+			    (int64_t)client->heartbeat_interval_ms) {
+			client->failures = 0;
+		}
 		return VERDICT_CONTINUE;
 	case WASMBED_MSG_ECHO: {
 		struct wasmbed_frame reply;
@@ -409,11 +488,13 @@ static enum verdict handle_frame(struct gateway_client *client, const struct was
 	}
 }
 
-/* Decode and handle every whole frame in rx; keep a partial one. */
-static enum verdict drain_frames(struct gateway_client *client, int *end)
+/* Decode and handle every whole frame in rx; keep a partial one. *decoded counts the frames. */
+static enum verdict drain_frames(struct gateway_client *client, int *end, unsigned int *decoded)
 {
 	size_t start = 0;
 	enum verdict verdict = VERDICT_CONTINUE;
+
+	*decoded = 0;
 
 	while (verdict == VERDICT_CONTINUE && start < client->rx_len) {
 		struct wasmbed_frame frame;
@@ -436,6 +517,7 @@ static enum verdict drain_frames(struct gateway_client *client, int *end)
 		}
 		verdict = handle_frame(client, &frame, end);
 		start += consumed;
+		(*decoded)++;
 	}
 	if (start > 0u) {
 		memmove(client->rx, client->rx + start, client->rx_len - start);
@@ -469,6 +551,7 @@ static int serve(struct gateway_client *client)
 	for (;;) {
 		int64_t now = io->uptime_ms(io->ctx);
 		int64_t wake;
+		unsigned int decoded = 0;
 		int n;
 
 		if (!client->established) {
@@ -519,9 +602,16 @@ static int serve(struct gateway_client *client)
 			return GATEWAY_CLIENT_END_IO_ERROR;
 		}
 		client->rx_len += (size_t)n;
-		last_rx = io->uptime_ms(io->ctx);
-		if (drain_frames(client, &end) == VERDICT_END) {
+		if (drain_frames(client, &end, &decoded) == VERDICT_END) {
 			return end;
+		}
+		if (client->broken) {
+			/* A reply or an application send failed: part of a frame may be out. */
+			return GATEWAY_CLIENT_END_IO_ERROR;
+		}
+		/* Only whole frames count as signs of life: a trickle of bytes does not. */
+		if (decoded > 0u) {
+			last_rx = io->uptime_ms(io->ctx);
 		}
 	}
 }
@@ -533,6 +623,7 @@ int gateway_client_session(struct gateway_client *client, const struct wasmbed_e
 
 	client->stats.sessions_started++;
 	client->established = false;
+	client->broken = false;
 	client->rx_len = 0;
 	client->heartbeat_interval_ms = client->cfg.heartbeat_interval_s * 1000u;
 	client->send_max_frame_len = WASMBED_HELLO_FRAME_MAX_LEN;

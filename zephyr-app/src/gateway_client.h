@@ -82,10 +82,13 @@ struct gateway_client_io {
 	 */
 	int (*connect)(void *ctx, const struct wasmbed_endpoint *endpoint);
 	/**
-	 * Send some of buf[0..len), len >= 1. Returns the number of bytes accepted (1..len), or
-	 * GATEWAY_CLIENT_IO_ERROR after logging why.
+	 * Wait at most timeout_ms (>= 0) until the stream accepts bytes and send some of
+	 * buf[0..len), len >= 1. Returns the number of bytes accepted (1..len),
+	 * GATEWAY_CLIENT_IO_TIMEOUT when nothing could be sent in time (the peer does not read),
+	 * or GATEWAY_CLIENT_IO_ERROR after logging why. After a timeout the next call must pass
+	 * the same bytes again (TLS stacks require it).
 	 */
-	int (*send)(void *ctx, const uint8_t *buf, size_t len);
+	int (*send)(void *ctx, const uint8_t *buf, size_t len, int32_t timeout_ms);
 	/**
 	 * Wait at most timeout_ms (>= 0) for input and read up to cap (>= 1) bytes. Returns the
 	 * number read (>= 1), GATEWAY_CLIENT_IO_CLOSED, GATEWAY_CLIENT_IO_TIMEOUT or
@@ -125,6 +128,9 @@ struct gateway_client_config {
 	uint32_t heartbeat_interval_s;
 	/** Longest wait for HELLO_ACK after HELLO, in milliseconds, >= 1. */
 	uint32_t hello_timeout_ms;
+	/** Longest time to send one frame, in milliseconds, >= 1: a gateway that stops reading
+	 *  ends the session instead of blocking the device. */
+	uint32_t send_timeout_ms;
 	/** First reconnect delay, in milliseconds, >= 1. */
 	uint32_t backoff_min_ms;
 	/** Largest reconnect delay, in milliseconds, >= backoff_min_ms. */
@@ -190,6 +196,10 @@ struct gateway_client {
 	uint32_t failures;
 	/** Private: true between HELLO_ACK and the end of the session. */
 	bool established;
+	/** Private: uptime at HELLO_ACK, in milliseconds. */
+	int64_t established_at;
+	/** Private: true once a send failed; the stream may hold part of a frame. */
+	bool broken;
 	/** Private: true inside gateway_client_session(), after connect() succeeded. */
 	bool connected;
 	/** Private: bytes in rx. */
@@ -233,10 +243,13 @@ void gateway_client_run(struct gateway_client *client, const struct wasmbed_endp
  * @brief The delay before the next reconnect attempt, and count the attempt.
  *
  * Exponential backoff with "equal jitter" (AWS Architecture Blog, "Exponential Backoff And
- * Jitter"): with n attempts since the last established session, cap = min(backoff_max_ms,
- * backoff_min_ms * 2^n) and the delay is cap/2 plus a random part in [0, cap/2]. An
- * established session resets n to 0, so the first retry after a drop waits about
- * backoff_min_ms.
+ * Jitter"): with n attempts since the last stable session, cap = min(backoff_max_ms,
+ * backoff_min_ms * 2^n) and the delay is cap/2 plus a random part in [0, cap/2]. A session
+ * counts as stable once it has lasted a heartbeat interval and the gateway answered a
+ * heartbeat; that resets n to 0, so the first retry after a drop waits between
+ * backoff_min_ms/2 and backoff_min_ms. A session the gateway accepts and then ends at once
+ * (GOODBYE, ERROR, a protocol error) does not reset it, so such loops slow down; GOODBYE
+ * "taken over" (another device with the same id) waits backoff_max_ms at once.
  *
  * @return The delay in milliseconds, in [cap/2, cap].
  */

@@ -97,6 +97,13 @@ static int read_mailbox(void)
 			WASMBED_ENDPOINT_MAX_LEN);
 		break;
 	case WASMBED_ENDPOINT_EMAILBOX_TRUNCATED:
+		if (len < WASMBED_MAILBOX_HEADER_LEN) {
+			LOG_ERR("Gateway endpoint mailbox at 0x%08lx is %u bytes, smaller than its "
+				"%d-byte length word: fix the gw_mailbox size in the board overlay",
+				(unsigned long)(uintptr_t)mailbox, (unsigned int)region,
+				WASMBED_MAILBOX_HEADER_LEN);
+			break;
+		}
 		LOG_ERR("Gateway endpoint mailbox at 0x%08lx declares %u bytes but the region holds "
 			"only %u: the image needs %u bytes",
 			(unsigned long)(uintptr_t)mailbox, (unsigned int)declared,
@@ -132,12 +139,15 @@ static int io_connect(void *ctx, const struct wasmbed_endpoint *ep)
 	return network_connect(ep);
 }
 
-static int io_send(void *ctx, const uint8_t *buf, size_t len)
+static int io_send(void *ctx, const uint8_t *buf, size_t len, int32_t timeout_ms)
 {
 	int n;
 
 	(void)ctx;
-	n = network_send(buf, len);
+	n = network_send(buf, len, timeout_ms);
+	if (n == -EAGAIN) {
+		return GATEWAY_CLIENT_IO_TIMEOUT;
+	}
 	return n > 0 ? n : GATEWAY_CLIENT_IO_ERROR;
 }
 
@@ -267,6 +277,7 @@ int main(void)
 	cfg.firmware_version = CONFIG_WASMBED_FIRMWARE_VERSION;
 	cfg.heartbeat_interval_s = (uint32_t)CONFIG_WASMBED_HEARTBEAT_INTERVAL_SEC;
 	cfg.hello_timeout_ms = (uint32_t)CONFIG_WASMBED_HELLO_TIMEOUT_MS;
+	cfg.send_timeout_ms = (uint32_t)CONFIG_WASMBED_SEND_TIMEOUT_MS;
 	cfg.backoff_min_ms = (uint32_t)CONFIG_WASMBED_RECONNECT_BACKOFF_MIN_MS;
 	cfg.backoff_max_ms = (uint32_t)CONFIG_WASMBED_RECONNECT_BACKOFF_MAX_MS;
 

@@ -115,8 +115,9 @@ static const char *connect_hint(int err)
 		return "nothing listens on that address and port: is the gateway running, and "
 		       "is the mailbox endpoint its device port?";
 	case ETIMEDOUT:
-		return "no answer within the connect timeout: check the network path and the "
-		       "gateway's address";
+		return "no answer in time (TCP connect, or the TLS handshake where Zephyr bounds "
+		       "it): check the network path, the gateway's address, and that the peer "
+		       "is a wasmbed gateway";
 	case EHOSTUNREACH:
 	case ENETUNREACH:
 		return "no route to the gateway: check the device's IP configuration";
@@ -349,18 +350,38 @@ int network_connect(const struct wasmbed_endpoint *endpoint)
 	return 0;
 }
 
-int network_send(const uint8_t *buf, size_t len)
+int network_send(const uint8_t *buf, size_t len, int32_t timeout_ms)
 {
+	struct zsock_pollfd fds;
 	ssize_t n;
+	int ret;
 	int err;
 
 	if (sock < 0) {
 		LOG_ERR("network_send() without a connection");
 		return -ENOTCONN;
 	}
-	n = zsock_send(sock, buf, len, 0);
+	fds.fd = sock;
+	fds.events = ZSOCK_POLLOUT;
+	fds.revents = 0;
+	ret = zsock_poll(&fds, 1, (int)timeout_ms);
+	if (ret < 0) {
+		err = errno;
+		if (err == EINTR) {
+			return -EAGAIN;
+		}
+		LOG_ERR("zsock_poll(POLLOUT) failed: errno %d (%s)", err, errno_name(err));
+		return -err;
+	}
+	if (ret == 0) {
+		return -EAGAIN;
+	}
+	n = zsock_send(sock, buf, len, ZSOCK_MSG_DONTWAIT);
 	if (n < 0) {
 		err = errno;
+		if (err == EAGAIN) {
+			return -EAGAIN;
+		}
 		LOG_ERR("zsock_send(%u bytes) failed: errno %d (%s)", (unsigned int)len, err,
 			errno_name(err));
 		return -err;

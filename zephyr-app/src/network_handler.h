@@ -40,12 +40,14 @@ int network_credentials_init(void);
 int network_connect(const struct wasmbed_endpoint *endpoint);
 
 /**
- * @brief Send some bytes on the connected socket (zsock_send()).
+ * @brief Wait up to timeout_ms until the socket accepts bytes (zsock_poll() for POLLOUT), then
+ * send some without blocking (zsock_send() with ZSOCK_MSG_DONTWAIT).
  *
  * @return The number of bytes sent (1..len; a TLS socket sends at most one record's worth,
- *         CONFIG_MBEDTLS_SSL_MAX_CONTENT_LEN), or a negative errno (logged).
+ *         CONFIG_MBEDTLS_SSL_MAX_CONTENT_LEN), -EAGAIN when nothing could be sent in time
+ *         (call again with the same bytes), or another negative errno (logged).
  */
-int network_send(const uint8_t *buf, size_t len);
+int network_send(const uint8_t *buf, size_t len, int32_t timeout_ms);
 
 /**
  * @brief Wait up to timeout_ms for input (zsock_poll()) and read what is there (zsock_recv()).

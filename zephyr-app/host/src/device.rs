@@ -16,7 +16,7 @@ use std::fs;
 use std::path::PathBuf;
 
 use clap::{Parser, ValueEnum};
-use wasmbed_renode::reader::{self, MemoryWrite};
+use wasmbed_renode::reader::{self, MemoryOp, MemoryWrite};
 
 include!(concat!(env!("OUT_DIR"), "/boards.rs"));
 
@@ -25,6 +25,13 @@ pub const DEFAULT_BOARD: &str = "sam_e70_xplained_same70q21";
 
 /// Largest mailbox region accepted, in bytes: the overlays use 512 and 1024.
 pub const MAX_MAILBOX_SIZE: u64 = 64 * 1024;
+
+/// Lowest mailbox base accepted: the process keeps the first 64 KiB unmapped (Linux's usual
+/// `vm.mmap_min_addr`), so NULL dereferences in the firmware, the port or mbedTLS still fault.
+pub const MIN_MAILBOX_BASE: u64 = 0x1_0000;
+
+/// The device's address space: 32-bit Cortex-M addresses.
+pub const DEVICE_ADDRESS_SPACE: u64 = 1 << 32;
 
 /// Largest CA header or raw image read, in bytes.
 pub const MAX_INPUT_FILE_LEN: u64 = 1024 * 1024;
@@ -55,8 +62,9 @@ pub enum Image {
         wasmbed-device --resc device.resc"
 )]
 pub struct Args {
-    /// Renode script whose `sysbus WriteDoubleWord`/`ZeroRange` lines fill the mailbox (other
-    /// commands are ignored; writes outside the mailbox are reported and skipped).
+    /// Renode script whose `sysbus WriteDoubleWord`/`ZeroRange` lines fill the mailbox in
+    /// order, as they would Renode's RAM (other commands are ignored; the bytes of a write
+    /// that fall outside the mailbox are dropped, and writes entirely outside are reported).
     #[arg(long, value_name = "FILE", conflicts_with = "mailbox_image")]
     pub resc: Option<PathBuf>,
 
@@ -112,6 +120,10 @@ pub struct Args {
     #[arg(long, value_name = "MS", value_parser = clap::value_parser!(i32).range(100..=600_000))]
     pub hello_timeout_ms: Option<i32>,
 
+    /// CONFIG_WASMBED_SEND_TIMEOUT_MS for this run (100..=600000).
+    #[arg(long, value_name = "MS", value_parser = clap::value_parser!(i32).range(100..=600_000))]
+    pub send_timeout_ms: Option<i32>,
+
     /// CONFIG_WASMBED_RECONNECT_BACKOFF_MIN_MS for this run (100..=600000).
     #[arg(long, value_name = "MS", value_parser = clap::value_parser!(i32).range(100..=600_000))]
     pub backoff_min_ms: Option<i32>,
@@ -160,6 +172,7 @@ mod ffi {
         pub(super) firmware_version: *const c_char,
         pub(super) heartbeat_interval_sec: c_int,
         pub(super) hello_timeout_ms: c_int,
+        pub(super) send_timeout_ms: c_int,
         pub(super) backoff_min_ms: c_int,
         pub(super) backoff_max_ms: c_int,
     }
@@ -195,25 +208,60 @@ fn mailbox_region(args: &Args) -> Result<(u64, u64), StartError> {
             "mailbox size {size} is out of range: give 1..={MAX_MAILBOX_SIZE} bytes"
         )));
     }
-    if usize::try_from(base.saturating_add(size)).is_err() || base.checked_add(size).is_none() {
+    if base < MIN_MAILBOX_BASE {
         return Err(err(format!(
-            "mailbox {base:#x} + {size} does not fit this machine's addresses"
+            "mailbox base {base:#x} is below {MIN_MAILBOX_BASE:#x}: the lowest pages stay \
+             unmapped so that a NULL dereference still crashes"
+        )));
+    }
+    if base
+        .checked_add(size)
+        .is_none_or(|end| end > DEVICE_ADDRESS_SPACE)
+    {
+        return Err(err(format!(
+            "mailbox {base:#x} + {size} bytes ends beyond the 32-bit address space of the device"
         )));
     }
     Ok((base, size))
 }
 
 fn read_bounded(path: &PathBuf, what: &str) -> Result<Vec<u8>, StartError> {
-    let meta = fs::metadata(path)
-        .map_err(|e| err(format!("cannot read {what} {}: {e}", path.display())))?;
-    if meta.len() > MAX_INPUT_FILE_LEN {
+    use std::io::Read as _;
+    let cannot = |e: std::io::Error| err(format!("cannot read {what} {}: {e}", path.display()));
+    // Through take(): the metadata size of a pipe or a device such as /dev/zero is 0.
+    let mut bytes = Vec::new();
+    fs::File::open(path)
+        .map_err(cannot)?
+        .take(MAX_INPUT_FILE_LEN + 1)
+        .read_to_end(&mut bytes)
+        .map_err(cannot)?;
+    if bytes.len() as u64 > MAX_INPUT_FILE_LEN {
         return Err(err(format!(
-            "{what} {} is {} bytes, above the {MAX_INPUT_FILE_LEN}-byte limit",
-            path.display(),
-            meta.len()
+            "{what} {} is larger than the {MAX_INPUT_FILE_LEN}-byte limit",
+            path.display()
         )));
     }
-    fs::read(path).map_err(|e| err(format!("cannot read {what} {}: {e}", path.display())))
+    Ok(bytes)
+}
+
+/// Applies the bytes of `write` that fall inside the region at `base`, as Renode's RAM would
+/// take them; returns how many bytes landed (0: the write is entirely elsewhere).
+fn apply_overlap(write: &MemoryWrite, base: u64, region: &mut [u8]) -> usize {
+    let (address, len) = (write.op.address(), write.op.len());
+    let end = address.saturating_add(len);
+    let region_end = base + region.len() as u64;
+    let (from, to) = (address.max(base), end.min(region_end));
+    if from >= to {
+        return 0;
+    }
+    for at in from..to {
+        let byte = match write.op {
+            MemoryOp::DoubleWord { value, .. } => value.to_le_bytes()[(at - address) as usize],
+            MemoryOp::Zero { .. } => 0,
+        };
+        region[(at - base) as usize] = byte;
+    }
+    (to - from) as usize
 }
 
 /// The mailbox contents before boot: zero, then the script's writes or the raw image.
@@ -237,7 +285,7 @@ pub fn mailbox_contents(args: &Args, base: u64, size: u64) -> Result<Vec<u8>, St
         }
         let skipped: Vec<&MemoryWrite> = writes
             .iter()
-            .filter(|write| write.apply(base, &mut region).is_err())
+            .filter(|write| apply_overlap(write, base, &mut region) == 0 && !write.op.is_empty())
             .collect();
         if let Some(first) = skipped.first() {
             eprintln!(
@@ -425,6 +473,9 @@ pub fn run(args: &Args) -> Result<c_int, StartError> {
         }
         if let Some(ms) = args.hello_timeout_ms {
             kconfig.hello_timeout_ms = ms;
+        }
+        if let Some(ms) = args.send_timeout_ms {
+            kconfig.send_timeout_ms = ms;
         }
         if let Some(ms) = args.backoff_min_ms {
             kconfig.backoff_min_ms = ms;

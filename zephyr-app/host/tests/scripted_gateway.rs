@@ -101,17 +101,13 @@ fn start_device(addr: SocketAddr, dir: &std::path::Path, extra: &[&str]) -> Devi
         .sysbus_script(0x2000_1000)
         .unwrap();
     let resc = write_file(dir, "device.resc", lines);
-    let mut args = vec![
-        "--resc",
-        resc.to_str().unwrap(),
-        "--device-id",
-        "scripted",
-        // Long enough that each test sees one session only.
-        "--backoff-min-ms",
-        "60000",
-        "--backoff-max-ms",
-        "60000",
-    ];
+    let mut args = vec!["--resc", resc.to_str().unwrap(), "--device-id", "scripted"];
+    // Long enough that each test sees one session only, unless the test sets its own.
+    for flag in ["--backoff-min-ms", "--backoff-max-ms"] {
+        if !extra.contains(&flag) {
+            args.extend([flag, "60000"]);
+        }
+    }
     args.extend_from_slice(extra);
     Device::start(&args)
 }
@@ -309,4 +305,118 @@ fn echo_and_data_from_the_gateway_are_answered_in_order() {
     assert_eq!(answers[3].message, Message::EchoReply(Vec::new().into()));
     // The largest payload a 4096-byte frame carries, through 1500-byte records both ways.
     assert_eq!(answers[4].message, Message::Data(vec![0xabu8; 4091].into()));
+}
+
+#[test]
+fn a_gateway_that_stops_reading_ends_the_session_at_the_send_timeout() {
+    let dir = tempfile::tempdir().unwrap();
+    let (addr, rx) = scripted_gateway(|tls, _, hello_id| {
+        send(tls, &hello_ack(hello_id, 30));
+        // Flood DATA, which the device returns, and never read: its sends must stop.
+        tls.get_ref()
+            .set_write_timeout(Some(Duration::from_secs(5)))
+            .unwrap();
+        let data = encode_frame(
+            &Frame {
+                id: 1000,
+                message: Message::Data(vec![0x5au8; 4091].into()),
+            },
+            MAX_FRAME_LEN,
+        )
+        .unwrap();
+        while tls.write_all(&data).and_then(|()| tls.flush()).is_ok() {}
+    });
+    let device = start_device(addr, dir.path(), &["--send-timeout-ms", "500"]);
+    expect_hello(&rx);
+    device.wait_for_log(
+        "the gateway accepted nothing within the send timeout (it is not reading)",
+        WAIT,
+    );
+    device.wait_for_log("Session ended: I/O error", WAIT);
+}
+
+#[test]
+fn a_trickle_of_bytes_is_not_a_sign_of_life() {
+    let dir = tempfile::tempdir().unwrap();
+    let (addr, rx) = scripted_gateway(|tls, _, hello_id| {
+        send(tls, &hello_ack(hello_id, 1));
+        // The start of a 3000-byte frame, then one more byte every half second.
+        tls.write_all(&[0, 0, 0x0b, 0xb8, 0x07]).unwrap();
+        tls.flush().unwrap();
+        for _ in 0..20 {
+            thread::sleep(Duration::from_millis(500));
+            if tls.write_all(&[0]).and_then(|()| tls.flush()).is_err() {
+                break;
+            }
+        }
+    });
+    let device = start_device(addr, dir.path(), &[]);
+    expect_hello(&rx);
+    device.wait_for_log(
+        "Session ended: gateway silent for 3 heartbeat intervals",
+        WAIT,
+    );
+}
+
+#[test]
+fn a_hello_ack_without_room_for_a_heartbeat_is_a_protocol_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let (addr, rx) = scripted_gateway(|tls, _, hello_id| {
+        send(
+            tls,
+            &Frame {
+                id: hello_id,
+                message: Message::HelloAck {
+                    version: PROTOCOL_VERSION,
+                    heartbeat_interval_secs: 30,
+                    max_frame_len: 5,
+                },
+            },
+        );
+    });
+    let device = start_device(addr, dir.path(), &[]);
+    expect_hello(&rx);
+    let goodbye = rx.recv_timeout(WAIT).expect("GOODBYE");
+    assert_eq!(
+        goodbye.message,
+        Message::Goodbye {
+            reason: GoodbyeReason::ProtocolError
+        }
+    );
+    device.wait_for_log(
+        "Gateway max_frame_len 5 is below the 9 bytes of a HEARTBEAT",
+        WAIT,
+    );
+}
+
+#[test]
+fn taken_over_waits_the_longest_backoff() {
+    let dir = tempfile::tempdir().unwrap();
+    let (addr, rx) = scripted_gateway(|tls, _, hello_id| {
+        send(tls, &hello_ack(hello_id, 30));
+        send(
+            tls,
+            &Frame {
+                id: 2,
+                message: Message::Goodbye {
+                    reason: GoodbyeReason::TakenOver,
+                },
+            },
+        );
+    });
+    let device = start_device(
+        addr,
+        dir.path(),
+        &["--backoff-min-ms", "100", "--backoff-max-ms", "40000"],
+    );
+    expect_hello(&rx);
+    device.wait_for_log("Another session uses device id \"scripted\"", WAIT);
+    let line = device.wait_for_log("Reconnecting in", WAIT);
+    let delay: u64 = line
+        .split("Reconnecting in ")
+        .nth(1)
+        .and_then(|rest| rest.split(' ').next())
+        .and_then(|ms| ms.parse().ok())
+        .unwrap_or_else(|| panic!("{line}"));
+    assert!((20_000..=40_000).contains(&delay), "{line}");
 }

@@ -33,6 +33,8 @@ struct wasmbed_host_kconfig {
 	int heartbeat_interval_sec;
 	/** CONFIG_WASMBED_HELLO_TIMEOUT_MS. */
 	int hello_timeout_ms;
+	/** CONFIG_WASMBED_SEND_TIMEOUT_MS. */
+	int send_timeout_ms;
 	/** CONFIG_WASMBED_RECONNECT_BACKOFF_MIN_MS. */
 	int backoff_min_ms;
 	/** CONFIG_WASMBED_RECONNECT_BACKOFF_MAX_MS. */

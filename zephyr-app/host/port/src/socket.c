@@ -46,18 +46,28 @@ LOG_MODULE_REGISTER(net_sock_tls, LOG_LEVEL_INF);
 #define MAX_SEC_TAGS 4
 /* Zephyr's TLS_CIPHERSUITE_LIST limit, CONFIG_NET_SOCKETS_TLS_MAX_CIPHERSUITES (default 4). */
 #define MAX_CIPHERSUITES 4
-/* Fallback AEAD expansion before the transform is known: AES-GCM's 8-byte explicit nonce
- * plus 16-byte tag, the largest of the suites below that rustls can choose. */
-#define AEAD_MAX_EXPANSION 24
+/* Record expansion assumed before the transform is known (only the server's Finished of an
+ * abbreviated handshake, a few dozen bytes, is read then): ChaCha20-Poly1305's 16-byte tag,
+ * the smallest of the suites below, so the guard can only be stricter than the device. */
+#define AEAD_MIN_EXPANSION 16
+/*
+ * mbedTLS's MBEDTLS_SSL_PAYLOAD_OVERHEAD for the device's configuration (ssl_misc.h): the
+ * input buffer holds MBEDTLS_SSL_IN_CONTENT_LEN plus MBEDTLS_MAX_IV_LENGTH (16) plus
+ * MBEDTLS_SSL_MAC_ADD (16: only AEAD suites, so the tag) plus MBEDTLS_SSL_PADDING_ADD (0:
+ * no CBC suite, prj.conf) plus no CID expansion. A record whose body is larger does not fit
+ * and fails in mbedtls_ssl_fetch_input() ("requesting more data than fits").
+ */
+#define DEVICE_IN_PAYLOAD_OVERHEAD (16 + 16)
+/* TLS record content types (RFC 5246 section 6.2.1): change_cipher_spec .. application_data. */
+#define RECORD_TYPE_FIRST 20
+#define RECORD_TYPE_LAST 23
 
-/* What prj.conf enables: ECDHE-ECDSA key exchange with AES-GCM, ChaCha20-Poly1305 and (left at
- * Zephyr's default) AES-CBC. The default ClientHello of the device offers these. */
+/* What prj.conf enables: ECDHE-ECDSA key exchange with AES-GCM and ChaCha20-Poly1305 (CBC is
+ * off). The default ClientHello of the device offers these. */
 static const int device_ciphersuites[] = {
 	MBEDTLS_TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
 	MBEDTLS_TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
 	MBEDTLS_TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
-	MBEDTLS_TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256,
-	MBEDTLS_TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA384,
 	0,
 };
 
@@ -132,6 +142,19 @@ int zsock_socket(int family, int type, int proto)
 	bool tls = false;
 	size_t i;
 	int fd;
+
+	/* Only the address families prj.conf builds in (CONFIG_NET_IPV4, CONFIG_NET_IPV6). */
+	if (
+#if !defined(CONFIG_NET_IPV4)
+		family == AF_INET ||
+#endif
+#if !defined(CONFIG_NET_IPV6)
+		family == AF_INET6 ||
+#endif
+		(family != AF_INET && family != AF_INET6)) {
+		errno = EAFNOSUPPORT;
+		return -1;
+	}
 
 	if (proto == IPPROTO_TLS_1_2 || proto == IPPROTO_TLS_1_3) {
 		if (type != SOCK_STREAM) {
@@ -285,21 +308,54 @@ int zsock_getsockopt(int sock, int level, int optname, void *optval, socklen_t *
 
 /* --- mbedTLS BIO with the device's record buffer limit -------------------------------- */
 
-static size_t record_limit(struct tls_context *ctx)
+/* The protection bytes a record from the peer carries beyond its content. */
+static size_t record_expansion(struct tls_context *ctx)
 {
-	size_t limit = CONFIG_MBEDTLS_SSL_MAX_CONTENT_LEN;
+	int expansion;
 
-	if (ctx->peer_encrypts) {
-		int expansion = mbedtls_ssl_get_record_expansion(&ctx->ssl);
-
-		/* The expansion includes the header; without a transform it is the header. */
-		if (expansion > RECORD_HEADER_LEN) {
-			limit += (size_t)expansion - RECORD_HEADER_LEN;
-		} else {
-			limit += AEAD_MAX_EXPANSION;
-		}
+	if (!ctx->peer_encrypts) {
+		return 0;
 	}
-	return limit;
+	expansion = mbedtls_ssl_get_record_expansion(&ctx->ssl);
+	/* The expansion includes the header; without a transform it is the header. */
+	if (expansion > RECORD_HEADER_LEN) {
+		return (size_t)expansion - RECORD_HEADER_LEN;
+	}
+	return AEAD_MIN_EXPANSION;
+}
+
+/*
+ * What mbedTLS on the device does with a record of this length, given its buffer: 0 when it
+ * fits, else the error it returns (and logs the reason). Records of other types, or not
+ * TLS 1.x, are left to mbedTLS, which refuses them itself.
+ */
+static int check_record(struct tls_context *ctx)
+{
+	const uint8_t *h = ctx->header;
+	size_t length = ((size_t)h[3] << 8) | h[4];
+	size_t expansion;
+
+	if (h[0] < RECORD_TYPE_FIRST || h[0] > RECORD_TYPE_LAST || h[1] != 3) {
+		return 0;
+	}
+	if (length > CONFIG_MBEDTLS_SSL_MAX_CONTENT_LEN + DEVICE_IN_PAYLOAD_OVERHEAD) {
+		LOG_ERR("TLS record of %u bytes (type %u) does not fit the device's input buffer: "
+			"CONFIG_MBEDTLS_SSL_MAX_CONTENT_LEN=%u holds records of at most %u",
+			(unsigned int)length, (unsigned int)h[0],
+			(unsigned int)CONFIG_MBEDTLS_SSL_MAX_CONTENT_LEN,
+			(unsigned int)(CONFIG_MBEDTLS_SSL_MAX_CONTENT_LEN +
+				       DEVICE_IN_PAYLOAD_OVERHEAD));
+		return MBEDTLS_ERR_SSL_BAD_INPUT_DATA;
+	}
+	expansion = record_expansion(ctx);
+	if (length > CONFIG_MBEDTLS_SSL_MAX_CONTENT_LEN + expansion) {
+		LOG_ERR("TLS record with %u bytes of content (type %u) exceeds the device's "
+			"CONFIG_MBEDTLS_SSL_MAX_CONTENT_LEN=%u",
+			(unsigned int)(length - expansion), (unsigned int)h[0],
+			(unsigned int)CONFIG_MBEDTLS_SSL_MAX_CONTENT_LEN);
+		return MBEDTLS_ERR_SSL_INVALID_RECORD;
+	}
+	return 0;
 }
 
 static int bio_send(void *p, const unsigned char *buf, size_t len)
@@ -352,18 +408,12 @@ static int bio_recv(void *p, unsigned char *buf, size_t len)
 		memcpy(ctx->header + ctx->header_len, buf, (size_t)n);
 		ctx->header_len += (size_t)n;
 		if (ctx->header_len == RECORD_HEADER_LEN) {
-			size_t length = ((size_t)ctx->header[3] << 8) | ctx->header[4];
-			size_t limit = record_limit(ctx);
+			int verdict = check_record(ctx);
 
-			if (length > limit) {
-				LOG_ERR("TLS record of %u bytes (type %u) exceeds the device's input "
-					"buffer: CONFIG_MBEDTLS_SSL_MAX_CONTENT_LEN=%u allows %u",
-					(unsigned int)length, (unsigned int)ctx->header[0],
-					(unsigned int)CONFIG_MBEDTLS_SSL_MAX_CONTENT_LEN,
-					(unsigned int)limit);
-				return MBEDTLS_ERR_SSL_INVALID_RECORD;
+			if (verdict != 0) {
+				return verdict;
 			}
-			ctx->body_left = length;
+			ctx->body_left = ((size_t)ctx->header[3] << 8) | ctx->header[4];
 			ctx->body_is_ccs = ctx->header[0] == RECORD_TYPE_CHANGE_CIPHER_SPEC;
 		}
 	} else {
@@ -526,6 +576,8 @@ static int set_credentials(struct tls_context *ctx)
 	return 0;
 }
 
+static int verify_ip_san(void *p, mbedtls_x509_crt *crt, int depth, uint32_t *flags);
+
 static int tls_init(struct tls_context *ctx)
 {
 	int ret;
@@ -564,6 +616,7 @@ static int tls_init(struct tls_context *ctx)
 	if (ctx->verify_level != -1) {
 		mbedtls_ssl_conf_authmode(&ctx->config, ctx->verify_level);
 	}
+	mbedtls_ssl_conf_verify(&ctx->config, verify_ip_san, ctx);
 	ret = set_credentials(ctx);
 	if (ret < 0) {
 		return ret;
@@ -579,6 +632,40 @@ static int tls_init(struct tls_context *ctx)
 		return -ENOMEM;
 	}
 	mbedtls_ssl_set_bio(&ctx->ssl, ctx, bio_send, bio_recv, NULL);
+	return 0;
+}
+
+/*
+ * mbedTLS 3.5 and later (the device's 3.6) match a TLS_HOSTNAME that is an IP address against
+ * the certificate's iPAddress subjectAltNames (RFC 5280 section 4.2.1.6); Debian's 2.28 only
+ * compares names. This verification callback adds the match for the leaf, so a gateway
+ * certificate that names its address only as an iPAddress is accepted as on the device.
+ */
+static int verify_ip_san(void *p, mbedtls_x509_crt *crt, int depth, uint32_t *flags)
+{
+	struct tls_context *ctx = p;
+	unsigned char ip[16];
+	size_t ip_len;
+	const mbedtls_x509_sequence *san;
+
+	if (depth != 0 || (*flags & MBEDTLS_X509_BADCERT_CN_MISMATCH) == 0) {
+		return 0;
+	}
+	if (inet_pton(AF_INET, ctx->hostname, ip) == 1) {
+		ip_len = 4;
+	} else if (inet_pton(AF_INET6, ctx->hostname, ip) == 1) {
+		ip_len = 16;
+	} else {
+		return 0;
+	}
+	for (san = &crt->subject_alt_names; san != NULL; san = san->next) {
+		/* [7] iPAddress OCTET STRING, context-specific and primitive. */
+		if (san->buf.tag == (MBEDTLS_ASN1_CONTEXT_SPECIFIC | 7) && san->buf.len == ip_len &&
+		    san->buf.p != NULL && memcmp(san->buf.p, ip, ip_len) == 0) {
+			*flags &= ~(uint32_t)MBEDTLS_X509_BADCERT_CN_MISMATCH;
+			break;
+		}
+	}
 	return 0;
 }
 
@@ -610,7 +697,13 @@ static void log_verify_failure(struct tls_context *ctx)
 
 static int tls_handshake(struct tls_context *ctx)
 {
+#if defined(CONFIG_NET_SOCKETS_TLS_CONNECT_TIMEOUT)
+	/* Zephyr 4.4 and later bound the handshake in connect(). */
 	int64_t deadline = now_ms() + CONFIG_NET_SOCKETS_TLS_CONNECT_TIMEOUT;
+#else
+	/* Zephyr 3.7 does not: connect() waits as long as the peer keeps the connection open. */
+	int64_t deadline = -1;
+#endif
 	int ret;
 
 	while ((ret = mbedtls_ssl_handshake(&ctx->ssl)) != 0) {
@@ -639,12 +732,49 @@ static int tls_handshake(struct tls_context *ctx)
 	return 0;
 }
 
+/* TCP connect bounded by CONFIG_NET_SOCKETS_CONNECT_TIMEOUT, as Zephyr's blocking connect is.
+ * 0 or -1 with errno. */
+static int tcp_connect(int sock, const struct sockaddr *addr, socklen_t addrlen)
+{
+	int flags = fcntl(sock, F_GETFL, 0);
+	int err = 0;
+	socklen_t err_len = sizeof(err);
+	int ret;
+
+	if (flags < 0 || fcntl(sock, F_SETFL, flags | O_NONBLOCK) < 0) {
+		return -1;
+	}
+	ret = connect(sock, addr, addrlen);
+	if (ret != 0 && errno == EINPROGRESS) {
+		ret = wait_for(sock, MBEDTLS_ERR_SSL_WANT_WRITE,
+			       now_ms() + CONFIG_NET_SOCKETS_CONNECT_TIMEOUT);
+		if (ret < 0) {
+			(void)fcntl(sock, F_SETFL, flags);
+			errno = -ret;
+			return -1;
+		}
+		if (getsockopt(sock, SOL_SOCKET, SO_ERROR, &err, &err_len) != 0) {
+			err = errno;
+		}
+		ret = err == 0 ? 0 : -1;
+	} else if (ret != 0) {
+		err = errno;
+	}
+	if (fcntl(sock, F_SETFL, flags) < 0 && ret == 0) {
+		return -1;
+	}
+	if (ret != 0) {
+		errno = err;
+	}
+	return ret;
+}
+
 int zsock_connect(int sock, const struct sockaddr *addr, socklen_t addrlen)
 {
 	struct tls_context *ctx = find_tls(sock);
 	int ret;
 
-	if (connect(sock, addr, addrlen) != 0) {
+	if (tcp_connect(sock, addr, addrlen) != 0) {
 		return -1;
 	}
 	if (ctx == NULL) {

@@ -5,18 +5,25 @@
  * Zephyr semantics kept (Zephyr: "BSD Sockets", "Secure sockets"):
  * - zsock_socket() with IPPROTO_TLS_1_2 makes a TLS socket; IPPROTO_TCP a plain one.
  * - SOL_TLS options (level 282) fail with ENOPROTOOPT on a plain socket; on a TLS socket
- *   they are recorded and applied at connect(), which runs the TLS handshake (blocking, at
- *   most CONFIG_NET_SOCKETS_TLS_CONNECT_TIMEOUT ms).
+ *   they are recorded and applied at connect(), which runs the TLS handshake. The TCP connect
+ *   gives up after CONFIG_NET_SOCKETS_CONNECT_TIMEOUT ms (ETIMEDOUT); the handshake has no
+ *   bound, as on Zephyr 3.7 (CONFIG_NET_SOCKETS_TLS_CONNECT_TIMEOUT arrives in 4.4).
+ * - Only the address families prj.conf enables (CONFIG_NET_IPV4, CONFIG_NET_IPV6) open;
+ *   others fail with EAFNOSUPPORT.
  * - TLS_PEER_VERIFY defaults to required for a client; a client without TLS_HOSTNAME checks
  *   the certificate against the empty name, which fails.
  * - A failed handshake logs "TLS handshake error: -0x...." (the mbedTLS error) and sets
  *   errno to ECONNABORTED; a read or write failure after it does the same with "TLS recv
  *   error"/"TLS send error".
- * - The TLS input and output buffers hold CONFIG_MBEDTLS_SSL_MAX_CONTENT_LEN bytes: a record
- *   from the peer whose content is larger fails with MBEDTLS_ERR_SSL_INVALID_RECORD (-0x7200),
- *   as mbedTLS on the device does, and one zsock_send() sends at most that many bytes.
- * - The ClientHello offers what prj.conf enables: TLS 1.2, ECDHE-ECDSA suites, curve
- *   secp256r1, extended master secret, SNI, and max_fragment_length from the buffer size.
+ * - The TLS input and output buffers hold CONFIG_MBEDTLS_SSL_MAX_CONTENT_LEN bytes, as on the
+ *   device: a record from the peer too long for the input buffer (content plus 32 bytes of
+ *   AEAD overhead) fails with MBEDTLS_ERR_SSL_BAD_INPUT_DATA (-0x7100), one that fits but
+ *   whose content is larger with MBEDTLS_ERR_SSL_INVALID_RECORD (-0x7200); one zsock_send()
+ *   sends at most MAX_CONTENT_LEN bytes.
+ * - The ClientHello offers what prj.conf enables: TLS 1.2, ECDHE-ECDSA with AES-GCM and
+ *   ChaCha20-Poly1305, curve secp256r1, extended master secret, SNI, and max_fragment_length
+ *   from the buffer size. An IP TLS_HOSTNAME matches an iPAddress subjectAltName, as in
+ *   mbedTLS 3.5 and later.
  *
  * SPDX-License-Identifier: Apache-2.0
  */
