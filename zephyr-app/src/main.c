@@ -19,6 +19,7 @@
 
 #include <zephyr/devicetree.h>
 #include <zephyr/kernel.h>
+#include <zephyr/linker/devicetree_regions.h>
 #include <zephyr/logging/log.h>
 #include <zephyr/random/random.h>
 
@@ -39,6 +40,17 @@ LOG_MODULE_REGISTER(wasmbed, CONFIG_LOG_DEFAULT_LEVEL);
 #else
 #define TLS_MODE_TEXT "none (development)"
 #endif
+
+/*
+ * Fill the mailbox's linker section. Zephyr sizes a zephyr,memory-region section by what is
+ * placed in it, so without this the ELF's __GWMAILBOX_start/_size would describe an empty
+ * region and `wasmbed-gateway renode script --elf` could not place the endpoint. The largest
+ * mailbox image fits; a region smaller than that fails the link ("region GWMAILBOX
+ * overflowed"). The section is NOLOAD: start-up code does not clear it and LoadELF does not
+ * write it. Never used through this name: read_mailbox() reads the region at DT_REG_ADDR.
+ */
+static uint8_t mailbox_reservation[WASMBED_MAILBOX_MAX_LEN]
+	__attribute__((section(LINKER_DT_NODE_REGION_NAME(MAILBOX_NODE)), used));
 
 /* Longest log line the session state machine produces, NUL included. */
 #define CLIENT_LOG_LINE_MAX 256

@@ -544,3 +544,62 @@ fn mtls_image_presents_its_certificate_and_the_gateway_checks_the_id() {
     anonymous.wait_for_log("(ECONNABORTED)", WAIT);
     assert_eq!(anonymous.count("Connected to gateway via TLS"), 0);
 }
+
+#[test]
+fn scripts_from_renode_script_boot_the_device_on_each_board() {
+    let gateway = Gateway::start(&[]);
+    let dir = tempfile::tempdir().unwrap();
+    for (renode_board, device_board, id) in [
+        (
+            "sam_e70_xplained/same70q21",
+            "sam_e70_xplained_same70q21",
+            "renode-sam",
+        ),
+        ("frdm_k64f", "frdm_k64f", "renode-k64f"),
+    ] {
+        let resc = dir.path().join(format!("{id}.resc"));
+        let (code, out, err) = run(
+            &[
+                "renode",
+                "script",
+                "--endpoint",
+                &tls_endpoint(&gateway),
+                "--device-id",
+                id,
+                "--board",
+                renode_board,
+                "--elf",
+                "/opt/wasmbed/zephyr.elf",
+                "--no-read-elf",
+                "--out",
+                resc.to_str().unwrap(),
+            ],
+            dir.path(),
+        );
+        assert_eq!(code, 0, "renode script: {out}{err}");
+        let script = std::fs::read_to_string(&resc).unwrap();
+        assert!(script.contains("macro reset"), "{script}");
+        let device = Device::start(&[
+            "--resc",
+            resc.to_str().unwrap(),
+            "--board",
+            device_board,
+            "--device-id",
+            id,
+        ]);
+        device.wait_for_log(
+            &format!(
+                "Read gateway endpoint from memory: {}",
+                tls_endpoint(&gateway)
+            ),
+            WAIT,
+        );
+        device.wait_for_log(&format!("Session established as \"{id}\""), WAIT);
+        assert_eq!(
+            device.count("outside the mailbox"),
+            0,
+            "{}",
+            device.log_text()
+        );
+    }
+}

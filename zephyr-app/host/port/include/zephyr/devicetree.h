@@ -46,5 +46,6 @@ extern struct wasmbed_host_dt_region wasmbed_host_dt_gw_mailbox;
 #define DT_N_S_gw_mailbox_EXISTS 1
 #define DT_N_S_gw_mailbox_REG_ADDR (wasmbed_host_dt_gw_mailbox.addr)
 #define DT_N_S_gw_mailbox_REG_SIZE (wasmbed_host_dt_gw_mailbox.size)
+#define DT_N_S_gw_mailbox_REGION_NAME "GWMAILBOX"
 
 #endif /* WASMBED_HOST_ZEPHYR_DEVICETREE_H_ */
