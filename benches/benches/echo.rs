@@ -14,8 +14,9 @@
 //! only after the server has read every DATA frame before it.
 //!
 //! Besides criterion's estimates, a bench run (`--bench`, not `--test`) times every echo
-//! round trip and writes the percentiles to `<criterion dir>/echo/latency.json`, which
-//! `bench-report` reads for the p50/p99 figures.
+//! round trip and writes the percentiles to `<criterion dir>/echo/latency.json`
+//! (`{"64": {"plain_tcp": {"p50_us": ..}, ..}, ..}`), which `bench-report` reads for the
+//! p50/p99 figures.
 //!
 //! Run: `cargo bench -p wasmbed-benches --bench echo`
 
@@ -113,7 +114,7 @@ fn echo_and_bulk(c: &mut Criterion) {
         .build()
         .expect("a runtime");
     let targets: Vec<RefCell<Target>> = targets(&rt).into_iter().map(RefCell::new).collect();
-    let mut latencies: BTreeMap<String, Latencies> = BTreeMap::new();
+    let mut latencies: BTreeMap<(usize, &str), Latencies> = BTreeMap::new();
 
     let mut group = c.benchmark_group("echo");
     for size in ECHO_SIZES {
@@ -121,7 +122,7 @@ fn echo_and_bulk(c: &mut Criterion) {
         group.throughput(Throughput::Bytes(size as u64));
         for target in &targets {
             let name = target.borrow().name;
-            let recorded = latencies.entry(format!("echo/{size}/{name}")).or_default();
+            let recorded = latencies.entry((size, name)).or_default();
             group.bench_function(BenchmarkId::new(size.to_string(), name), |b| {
                 b.iter_custom(|iters| {
                     let device = &mut target.borrow_mut().device;
@@ -166,10 +167,16 @@ fn echo_and_bulk(c: &mut Criterion) {
     group.finish();
 
     if std::env::args().any(|a| a == "--bench") {
-        let summaries: BTreeMap<_, _> = latencies
-            .iter()
-            .filter_map(|(id, l)| Some((id.clone(), l.summary()?)))
-            .collect();
+        // {"64": {"plain_tcp": summary, ...}, "1024": {...}}
+        let mut summaries: BTreeMap<String, BTreeMap<&str, _>> = BTreeMap::new();
+        for ((size, name), recorded) in &latencies {
+            if let Some(summary) = recorded.summary() {
+                summaries
+                    .entry(size.to_string())
+                    .or_default()
+                    .insert(name, summary);
+            }
+        }
         let path = report::criterion_dir()
             .join("echo")
             .join(report::ECHO_LATENCY_FILE);

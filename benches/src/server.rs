@@ -62,12 +62,19 @@ where
         .thread_name(name)
         .enable_all()
         .build()?;
-    let listener = runtime.block_on(TcpListener::bind("127.0.0.1:0"))?;
+    // Bound here so the address is known at once, and without entering the new runtime, so
+    // this may be called from inside another one.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    listener.set_nonblocking(true)?;
     let addr = listener.local_addr()?;
     let (stop, stopped) = oneshot::channel();
     let thread = std::thread::Builder::new()
         .name(name.to_owned())
         .spawn(move || {
+            let listener = {
+                let _entered = runtime.enter();
+                TcpListener::from_std(listener).expect("a bound non-blocking listener registers")
+            };
             runtime.block_on(serve(listener, stopped));
             runtime.shutdown_background();
         })?;
