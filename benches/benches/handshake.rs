@@ -1,7 +1,9 @@
 //! Full and resumed TLS handshakes, TLS 1.3 and 1.2, between the gateway's `ServerConfig`
 //! (`wasmbed_tls::server_config`, exactly as the gateway builds it) and a rustls client that
 //! verifies the chain, over loopback TCP with `TCP_NODELAY`. ECDSA P-256 is the gateway's
-//! default; RSA-2048 and RSA-4096 (the seed's choice) show why.
+//! default; RSA-2048 and RSA-4096 (the seed's choice) show why. The client offers X25519, as
+//! devices do; one more row (`tls13_full_x25519mlkem768`) shows what rustls' default
+//! post-quantum hybrid, which the gateway picks when a client offers it, costs.
 //!
 //! One iteration is what a device waits for: TCP connect, the handshake, and reading until
 //! the server's close_notify (which also delivers TLS 1.3 session tickets). Full handshakes use
@@ -20,7 +22,9 @@ use criterion::{Criterion, criterion_main};
 use tokio::io::AsyncReadExt;
 use tokio_rustls::TlsConnector;
 use tokio_rustls::rustls::{ClientConfig, HandshakeKind};
-use wasmbed_benches::fixture::{Pki, ServerKey, TlsVersion, server_name};
+use wasmbed_benches::fixture::{
+    ClientOptions, KeyExchange, Pki, ServerKey, TlsVersion, client_config, server_name,
+};
 use wasmbed_benches::{net, server};
 
 /// One handshake as described in the module docs; panics when it fails or when resumption
@@ -72,6 +76,19 @@ fn handshakes(c: &mut Criterion) {
                     b.iter(|| rt.block_on(connect_once(addr, &client, resumed)))
                 });
             }
+        }
+        if key == ServerKey::EcdsaP256 {
+            let client = client_config(&ClientOptions {
+                roots: vec![pki.ca.certificate().clone()],
+                versions: vec![TlsVersion::Tls13],
+                key_exchange: KeyExchange::X25519mlkem768,
+                ..ClientOptions::default()
+            })
+            .expect("client config");
+            let id = format!("tls13_full_x25519mlkem768/{}", key.name());
+            group.bench_function(id, |b| {
+                b.iter(|| rt.block_on(connect_once(addr, &client, false)))
+            });
         }
     }
     group.finish();

@@ -1,6 +1,10 @@
 //! TLS identities and configurations for the benchmarks: a CA and a gateway certificate per
 //! key algorithm, the gateway's `ServerConfig` built by `wasmbed_tls::server_config`, and rustls
-//! clients pinned to one TLS version, with or without resumption.
+//! clients pinned to TLS versions and key-exchange groups, with or without resumption.
+//!
+//! Clients offer X25519 unless told otherwise: rustls' default puts the post-quantum hybrid
+//! X25519MLKEM768 first, which the gateway (rustls too) then picks, but no device offers it and
+//! nginx's OpenSSL 3.0 cannot, so it would compare different handshakes.
 
 use std::sync::Arc;
 
@@ -50,11 +54,15 @@ impl ServerKey {
 }
 
 /// A TLS protocol version to pin a client to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, clap::ValueEnum)]
 pub enum TlsVersion {
     /// TLS 1.2 (RFC 5246).
+    #[value(name = "1.2")]
+    #[serde(rename = "1.2")]
     Tls12,
     /// TLS 1.3 (RFC 8446).
+    #[value(name = "1.3")]
+    #[serde(rename = "1.3")]
     Tls13,
 }
 
@@ -132,8 +140,8 @@ impl Pki {
         wasmbed_tls::server_config(Arc::new(resolver))
     }
 
-    /// A rustls client trusting this CA, offering only `version`, with an in-memory session
-    /// cache when `resumption` is set and none otherwise.
+    /// A rustls client trusting this CA, offering only `version` and X25519, with an in-memory
+    /// session cache when `resumption` is set and none otherwise.
     ///
     /// # Errors
     ///
@@ -143,34 +151,180 @@ impl Pki {
         version: TlsVersion,
         resumption: bool,
     ) -> Result<Arc<ClientConfig>, rustls::Error> {
-        client_config(&[self.ca.certificate().clone()], version, resumption)
+        client_config(&ClientOptions {
+            roots: vec![self.ca.certificate().clone()],
+            versions: vec![version],
+            resumption,
+            ..ClientOptions::default()
+        })
     }
 }
 
-/// A rustls client (aws-lc-rs provider) trusting `roots`, offering only `version`, with an
-/// in-memory session cache when `resumption` is set and none otherwise.
+/// The key exchange a client offers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, clap::ValueEnum)]
+#[serde(rename_all = "snake_case")]
+pub enum KeyExchange {
+    /// X25519 only: what the targets assume, and a Zephyr device's usual choice.
+    #[default]
+    X25519,
+    /// NIST P-256 (secp256r1) only, which every mbedTLS build has.
+    Secp256r1,
+    /// The hybrid post-quantum X25519MLKEM768 first, then the classic groups: rustls' default,
+    /// which no device offers.
+    X25519mlkem768,
+}
+
+impl KeyExchange {
+    /// Short name for benchmark ids.
+    pub fn name(self) -> &'static str {
+        match self {
+            KeyExchange::X25519 => "x25519",
+            KeyExchange::Secp256r1 => "secp256r1",
+            KeyExchange::X25519mlkem768 => "x25519mlkem768",
+        }
+    }
+
+    fn groups(self) -> Vec<&'static dyn rustls::crypto::SupportedKxGroup> {
+        use rustls::crypto::aws_lc_rs::kx_group;
+        match self {
+            KeyExchange::X25519 => vec![kx_group::X25519],
+            KeyExchange::Secp256r1 => vec![kx_group::SECP256R1],
+            KeyExchange::X25519mlkem768 => vec![
+                kx_group::X25519MLKEM768,
+                kx_group::X25519,
+                kx_group::SECP256R1,
+            ],
+        }
+    }
+}
+
+/// How a benchmark or load client is set up.
+///
+/// # Defaults
+///
+/// * `roots`: empty, meaning the server is not verified (as a dev-mode device)
+/// * `versions`: TLS 1.3 and 1.2
+/// * `resumption`: off
+/// * `key_exchange`: [`KeyExchange::X25519`]
+#[derive(Debug, Clone)]
+pub struct ClientOptions {
+    /// CA certificates to verify the server with; none verifies nothing.
+    pub roots: Vec<rustls::pki_types::CertificateDer<'static>>,
+    /// Versions offered.
+    pub versions: Vec<TlsVersion>,
+    /// Keep an in-memory session cache and resume.
+    pub resumption: bool,
+    /// Groups offered.
+    pub key_exchange: KeyExchange,
+}
+
+impl Default for ClientOptions {
+    fn default() -> ClientOptions {
+        ClientOptions {
+            roots: Vec::new(),
+            versions: vec![TlsVersion::Tls13, TlsVersion::Tls12],
+            resumption: false,
+            key_exchange: KeyExchange::default(),
+        }
+    }
+}
+
+/// A rustls client (aws-lc-rs provider) as `options` say.
 ///
 /// # Errors
 ///
-/// A rustls error if a root certificate cannot be used.
-pub fn client_config(
-    roots: &[rustls::pki_types::CertificateDer<'static>],
-    version: TlsVersion,
-    resumption: bool,
-) -> Result<Arc<ClientConfig>, rustls::Error> {
-    let mut store = RootCertStore::empty();
-    for root in roots {
-        store.add(root.clone())?;
-    }
-    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-    let mut config = ClientConfig::builder_with_provider(provider)
-        .with_protocol_versions(&[version.rustls()])?
-        .with_root_certificates(store)
-        .with_no_client_auth();
-    if !resumption {
+/// A rustls error if a root certificate cannot be used or no version is given.
+pub fn client_config(options: &ClientOptions) -> Result<Arc<ClientConfig>, rustls::Error> {
+    let mut provider = rustls::crypto::aws_lc_rs::default_provider();
+    provider.kx_groups = options.key_exchange.groups();
+    let versions: Vec<_> = options.versions.iter().map(|v| v.rustls()).collect();
+    let builder = ClientConfig::builder_with_provider(Arc::new(provider))
+        .with_protocol_versions(&versions)?;
+    let mut config = if options.roots.is_empty() {
+        builder
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(danger::NoServerVerification::new()))
+            .with_no_client_auth()
+    } else {
+        let mut store = RootCertStore::empty();
+        for root in &options.roots {
+            store.add(root.clone())?;
+        }
+        builder.with_root_certificates(store).with_no_client_auth()
+    };
+    if !options.resumption {
         config.resumption = Resumption::disabled();
     }
     Ok(Arc::new(config))
+}
+
+/// Clients that do not verify the server: for dev-mode gateways only.
+pub mod danger {
+    use tokio_rustls::rustls::client::danger::{
+        HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier,
+    };
+    use tokio_rustls::rustls::crypto::WebPkiSupportedAlgorithms;
+    use tokio_rustls::rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+    use tokio_rustls::rustls::{self, DigitallySignedStruct, SignatureScheme};
+
+    /// Accepts any server certificate, as a dev-mode device does (`TLS_PEER_VERIFY_NONE`), but
+    /// checks the handshake signatures, so the server still proves it holds its key (the same
+    /// work a verifying client's signature check costs).
+    #[derive(Debug)]
+    pub struct NoServerVerification {
+        algorithms: WebPkiSupportedAlgorithms,
+    }
+
+    impl NoServerVerification {
+        /// With aws-lc-rs' signature algorithms.
+        pub fn new() -> NoServerVerification {
+            NoServerVerification {
+                algorithms: rustls::crypto::aws_lc_rs::default_provider()
+                    .signature_verification_algorithms,
+            }
+        }
+    }
+
+    impl Default for NoServerVerification {
+        fn default() -> NoServerVerification {
+            NoServerVerification::new()
+        }
+    }
+
+    impl ServerCertVerifier for NoServerVerification {
+        fn verify_server_cert(
+            &self,
+            _end_entity: &CertificateDer<'_>,
+            _intermediates: &[CertificateDer<'_>],
+            _server_name: &ServerName<'_>,
+            _ocsp_response: &[u8],
+            _now: UnixTime,
+        ) -> Result<ServerCertVerified, rustls::Error> {
+            Ok(ServerCertVerified::assertion())
+        }
+
+        fn verify_tls12_signature(
+            &self,
+            message: &[u8],
+            cert: &CertificateDer<'_>,
+            dss: &DigitallySignedStruct,
+        ) -> Result<HandshakeSignatureValid, rustls::Error> {
+            rustls::crypto::verify_tls12_signature(message, cert, dss, &self.algorithms)
+        }
+
+        fn verify_tls13_signature(
+            &self,
+            message: &[u8],
+            cert: &CertificateDer<'_>,
+            dss: &DigitallySignedStruct,
+        ) -> Result<HandshakeSignatureValid, rustls::Error> {
+            rustls::crypto::verify_tls13_signature(message, cert, dss, &self.algorithms)
+        }
+
+        fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+            self.algorithms.supported_schemes()
+        }
+    }
 }
 
 /// [`SERVER_NAME`] as a rustls server name.

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use wasmbed_benches::fixture::{Pki, ServerKey};
+use wasmbed_benches::fixture::{KeyExchange, Pki, ServerKey, TlsVersion};
 use wasmbed_benches::loadgen::{self, Config, Mode, ServerProcess};
 use wasmbed_benches::server;
 
@@ -13,6 +13,7 @@ fn config(mode: Mode, target: std::net::SocketAddr) -> Config {
         server_name: "localhost".into(),
         ca: None,
         tls_version: None,
+        key_exchange: KeyExchange::X25519,
         resume: false,
         devices: 20,
         ramp_per_sec: 200.0,
@@ -62,6 +63,30 @@ async fn handshake_mode_counts_every_handshake() {
     assert!(report.errors.is_empty(), "{:?}", report.errors);
     assert_eq!(report.handshakes.full, 1, "only the first is full");
     assert_eq!(report.handshakes.resumed, 29);
+
+    let dir = tempfile::tempdir().unwrap();
+    let (ca, ca_key) = (dir.path().join("ca.pem"), dir.path().join("ca-key.pem"));
+    pki.ca.save(&ca, &ca_key).unwrap();
+    let mut verified = config(Mode::Handshakes, gateway.addr());
+    verified.ca = Some(ca);
+    verified.tls_version = Some(TlsVersion::Tls12);
+    verified.key_exchange = KeyExchange::Secp256r1;
+    let report = loadgen::run(verified, None).await.unwrap();
+    assert!(report.errors.is_empty(), "{:?}", report.errors);
+    assert_eq!(report.handshakes.ok, 30);
+
+    let mut wrong_name = config(Mode::Handshakes, gateway.addr());
+    wrong_name.ca = Some(dir.path().join("ca.pem"));
+    wrong_name.server_name = "elsewhere.example".into();
+    wrong_name.handshakes = 3;
+    let report = loadgen::run(wrong_name, None).await.unwrap();
+    assert_eq!(report.handshakes.ok, 0);
+    assert_eq!(
+        report.errors.get("tls_invalid_certificate"),
+        Some(&3),
+        "{:?}",
+        report.errors
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -97,8 +122,8 @@ async fn non_loopback_targets_and_bad_bounds_are_refused() {
     unbounded.duration = Duration::from_secs(24 * 3600);
     let e = loadgen::run(unbounded, None).await.unwrap_err();
     assert!(e.contains("--duration-secs"), "{e}");
-    let mut pinned = config(Mode::Handshakes, "127.0.0.1:8081".parse().unwrap());
-    pinned.tls_version = Some(loadgen::TlsVersionArg::Tls12);
-    let e = loadgen::run(pinned, None).await.unwrap_err();
-    assert!(e.contains("--tls-version needs --ca"), "{e}");
+    let mut many = config(Mode::Handshakes, "127.0.0.1:8081".parse().unwrap());
+    many.concurrency = loadgen::MAX_CONCURRENCY + 1;
+    let e = loadgen::run(many, None).await.unwrap_err();
+    assert!(e.contains("--concurrency"), "{e}");
 }

@@ -9,7 +9,8 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use clap::{Parser, ValueEnum};
-use wasmbed_benches::loadgen::{self, Config, GatewayProcess, Mode, ServerProcess, TlsVersionArg};
+use wasmbed_benches::fixture::{KeyExchange, TlsVersion};
+use wasmbed_benches::loadgen::{self, Config, GatewayProcess, Mode, ServerProcess};
 use wasmbed_benches::net;
 
 /// Devices or TLS handshakes against a server on this machine (loopback only).
@@ -45,9 +46,13 @@ struct Cli {
     /// CA certificate (PEM) to verify the server with; without it nothing is verified (dev mode).
     #[arg(long)]
     ca: Option<PathBuf>,
-    /// Offer only this TLS version (needs --ca).
+    /// Offer only this TLS version.
     #[arg(long, value_enum)]
-    tls_version: Option<TlsVersionArg>,
+    tls_version: Option<TlsVersion>,
+    /// Key-exchange groups to offer (x25519 as devices and nginx's OpenSSL 3.0 do; rustls'
+    /// own default would pick the X25519MLKEM768 hybrid against a rustls server).
+    #[arg(long, value_enum, default_value_t = KeyExchange::X25519)]
+    key_exchange: KeyExchange,
     /// Keep a session cache and resume handshakes.
     #[arg(long)]
     resume: bool,
@@ -165,6 +170,7 @@ fn run(cli: Cli) -> Result<()> {
         server_name: cli.server_name,
         ca: cli.ca,
         tls_version: cli.tls_version,
+        key_exchange: cli.key_exchange,
         resume: cli.resume,
         devices: cli.devices,
         ramp_per_sec: cli.ramp_per_sec,

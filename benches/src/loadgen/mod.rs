@@ -31,7 +31,7 @@ use serde::Serialize;
 use tokio_rustls::rustls::ClientConfig;
 use tokio_rustls::rustls::pki_types::ServerName;
 
-use crate::fixture::TlsVersion;
+use crate::fixture::{ClientOptions, KeyExchange, TlsVersion};
 use crate::latency::Summary;
 use crate::net::{self, SourceAddrs};
 
@@ -78,8 +78,10 @@ pub struct Config {
     pub server_name: String,
     /// CA certificate (PEM) to verify the server with; `None` verifies nothing (dev mode).
     pub ca: Option<PathBuf>,
-    /// Pin the TLS version (needs `ca`); `None` lets client and server choose (TLS 1.3).
-    pub tls_version: Option<TlsVersionArg>,
+    /// Pin the TLS version; `None` offers both, and client and server choose TLS 1.3.
+    pub tls_version: Option<TlsVersion>,
+    /// Key-exchange groups offered.
+    pub key_exchange: KeyExchange,
     /// Keep a session cache and resume (handshake mode).
     pub resume: bool,
     /// Devices (sessions mode).
@@ -128,19 +130,6 @@ fn optional_secs<S: serde::Serializer>(d: &Option<Duration>, s: S) -> Result<S::
     }
 }
 
-/// A TLS version choice (serializable).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, clap::ValueEnum)]
-pub enum TlsVersionArg {
-    /// TLS 1.2.
-    #[value(name = "1.2")]
-    #[serde(rename = "1.2")]
-    Tls12,
-    /// TLS 1.3.
-    #[value(name = "1.3")]
-    #[serde(rename = "1.3")]
-    Tls13,
-}
-
 impl Config {
     /// Checks loopback and every bound.
     ///
@@ -170,9 +159,6 @@ impl Config {
         if !(self.churn_per_sec.is_finite() && self.churn_per_sec >= 0.0) {
             return Err("--churn-per-sec must be 0 or more".into());
         }
-        if self.tls_version.is_some() && self.ca.is_none() {
-            return Err("--tls-version needs --ca (the unverified dev client offers both versions and gets TLS 1.3)".into());
-        }
         if self.echo_interval.is_some_and(|i| i.is_zero()) {
             return Err("--echo-interval-ms must be at least 1 (or leave it out)".into());
         }
@@ -186,42 +172,31 @@ impl Config {
         Ok(())
     }
 
-    /// The rustls client: verifying against `ca` (pinned to `tls_version` if set), or the
-    /// unverified dev client; with a session cache only when `resume` is set.
+    /// The rustls client: verifying against `ca` or (without one) not verifying, offering
+    /// `tls_version` or both versions and `key_exchange`, with a session cache only when
+    /// `resume` is set.
     ///
     /// # Errors
     ///
     /// A message naming the CA file or the TLS problem.
     pub fn client_config(&self) -> Result<Arc<ClientConfig>, String> {
-        let mut config = match &self.ca {
-            Some(path) => {
-                let roots = wasmbed_tls::load_certificates(path).map_err(|e| e.to_string())?;
-                let bad_ca = |e: &dyn std::fmt::Display| {
-                    format!("cannot use {} as a CA: {e}", path.display())
-                };
-                match self.tls_version {
-                    Some(version) => {
-                        let version = match version {
-                            TlsVersionArg::Tls12 => TlsVersion::Tls12,
-                            TlsVersionArg::Tls13 => TlsVersion::Tls13,
-                        };
-                        return crate::fixture::client_config(&roots, version, self.resume)
-                            .map_err(|e| bad_ca(&e));
-                    }
-                    // Both versions, as a device offers them.
-                    None => (*wasmbed_tls::client_config(&roots, None, &[])
-                        .map_err(|e| bad_ca(&e))?)
-                    .clone(),
-                }
-            }
-            None => (*wasmbed_tls::danger::insecure_dev_client_config(None, &[])
-                .map_err(|e| e.to_string())?)
-            .clone(),
+        let roots = match &self.ca {
+            Some(path) => wasmbed_tls::load_certificates(path).map_err(|e| e.to_string())?,
+            None => Vec::new(),
         };
-        if !self.resume {
-            config.resumption = tokio_rustls::rustls::client::Resumption::disabled();
-        }
-        Ok(Arc::new(config))
+        let options = ClientOptions {
+            roots,
+            versions: match self.tls_version {
+                Some(version) => vec![version],
+                None => ClientOptions::default().versions,
+            },
+            resumption: self.resume,
+            key_exchange: self.key_exchange,
+        };
+        crate::fixture::client_config(&options).map_err(|e| match &self.ca {
+            Some(path) => format!("cannot use {} as a CA: {e}", path.display()),
+            None => e.to_string(),
+        })
     }
 
     /// The server name as rustls takes it.
