@@ -13,9 +13,10 @@
 //!   too). Server CPU per handshake is the server's CPU time over the run divided by the
 //!   handshakes completed.
 //!
-//! Server CPU and memory come from `/proc` ([`crate::procfs`]) for `server_pid` (and its
-//! child processes with `server_children`, for nginx), or for a gateway the tool starts
-//! itself. The result is a [`Report`], written as JSON.
+//! Server CPU and memory come from `/proc` ([`crate::procfs`]) for the [`ServerProcess`]
+//! given to [`run`]: a pid (`--server-pid`, with its child processes for nginx's workers), or a
+//! gateway the tool starts itself ([`GatewayProcess`]). The result is a [`Report`], written as
+//! JSON.
 
 mod handshakes;
 mod process;
