@@ -335,6 +335,7 @@ fn serve(args: ServeArgs) -> Result<()> {
         ..GatewayConfig::default()
     };
     config.validate().map_err(anyhow::Error::msg)?;
+    raise_open_file_limit(args.max_connections);
     if args.require_client_cert && args.client_ca.is_none() {
         bail!(
             "--require-client-cert needs --client-ca, the device CA certificate(s) to verify devices with"
@@ -347,6 +348,37 @@ fn serve(args: ServeArgs) -> Result<()> {
     }
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     runtime.block_on(serve_async(args, config))
+}
+
+/// File descriptors the gateway needs besides its TLS connections: listeners, API
+/// connections, the runtime's own, log output and certificate reloads.
+const RESERVED_FDS: u64 = 256;
+
+/// Raises the soft open-file limit to the hard one (every TLS connection is a descriptor; a
+/// soft limit of 1024 is common) and warns when `max_connections` cannot fit even so.
+fn raise_open_file_limit(max_connections: usize) {
+    let limit = match rlimit::Resource::NOFILE.get() {
+        Ok((soft, hard)) if soft < hard => match rlimit::Resource::NOFILE.set(hard, hard) {
+            Ok(()) => {
+                info!(from = soft, to = hard, "raised the open-file limit");
+                hard
+            }
+            Err(e) => {
+                warn!(soft, hard, error = %e, "cannot raise the open-file limit");
+                soft
+            }
+        },
+        Ok((soft, _)) => soft,
+        Err(e) => return warn!(error = %e, "cannot read the open-file limit"),
+    };
+    let needed = max_connections as u64 + RESERVED_FDS;
+    if needed > limit {
+        warn!(
+            max_connections,
+            open_file_limit = limit,
+            "--max-connections needs about {needed} file descriptors but the open-file limit is {limit}; accepts fail past it (raise the hard limit: ulimit -Hn, or LimitNOFILE= in systemd)"
+        );
+    }
 }
 
 async fn serve_async(args: ServeArgs, config: GatewayConfig) -> Result<()> {

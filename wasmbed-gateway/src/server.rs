@@ -402,7 +402,7 @@ fn describe(failure: HandshakeFailure) -> &'static str {
     }
 }
 
-type TlsStream = tokio_rustls::server::TlsStream<TcpStream>;
+type TlsStream = session::Tls;
 
 async fn handshake(
     shared: &Shared,
@@ -435,7 +435,7 @@ async fn handshake(
     match tokio::time::timeout_at(deadline.into(), shared.acceptor.accept(tcp)).await {
         Err(_) => Err(timeout("handshake not finished")),
         Ok(Err(e)) => Err(HandshakeFailure::classify(&e)),
-        Ok(Ok(tls)) => Ok(tls),
+        Ok(Ok(tls)) => Ok(Box::new(tls)),
     }
 }
 
@@ -467,10 +467,15 @@ async fn not_tls(mut tcp: TcpStream, first: u8, peer: SocketAddr) -> (HandshakeF
 async fn dispatch(shared: Arc<Shared>, mut tls: TlsStream, peer: SocketAddr) {
     let alpn = tls.get_ref().1.alpn_protocol().map(<[u8]>::to_vec);
     if matches!(alpn.as_deref(), Some(b"h2" | b"http/1.1")) {
-        tls_http::serve(shared, Rewind::new(tls, BytesMut::new()), peer).await;
+        Box::pin(tls_http::serve(
+            shared,
+            Rewind::new(tls, BytesMut::new()),
+            peer,
+        ))
+        .await;
         return;
     }
-    let mut buf = BytesMut::with_capacity(1024);
+    let mut buf = BytesMut::with_capacity(session::SESSION_BUFFER_LEN);
     let hello_deadline = Instant::now() + shared.config.hello_timeout;
     let read = tokio::select! {
         read = tokio::time::timeout_at(hello_deadline.into(), tls.read_buf(&mut buf)) => read,
@@ -481,14 +486,14 @@ async fn dispatch(shared: Arc<Shared>, mut tls: TlsStream, peer: SocketAddr) {
             // A frame starts with a big-endian length below 16 MiB, so its first byte is 0x00;
             // an HTTP request starts with a method in capitals.
             if alpn.is_none() && buf[0].is_ascii_uppercase() {
-                tls_http::serve(shared, Rewind::new(tls, buf), peer).await;
+                Box::pin(tls_http::serve(shared, Rewind::new(tls, buf), peer)).await;
             } else {
                 session::run(shared, tls, buf, peer, hello_deadline).await;
             }
         }
         Ok(Ok(_)) => debug!(%peer, "TLS client closed before sending anything"),
         Ok(Err(e)) => debug!(%peer, error = %e, "TLS client disconnected before sending anything"),
-        Err(_) => session::hello_timeout(&shared, tls, peer).await,
+        Err(_) => Box::pin(session::hello_timeout(&shared, tls, peer)).await,
     }
 }
 

@@ -13,7 +13,7 @@ use tokio::net::TcpStream;
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::timeout_at;
 use tokio_rustls::server::TlsStream;
-use tokio_util::codec::{Framed, FramedParts};
+use tokio_util::codec::Framed;
 use tracing::{debug, info, warn};
 
 use crate::metrics::{Direction, Metrics};
@@ -22,8 +22,29 @@ use crate::protocol::{
 };
 use crate::registry::{Command, DeviceInfo, DeviceState, Registration};
 use crate::server::Shared;
+use crate::tls_http::Rewind;
 
-type Stream = Framed<TlsStream<TcpStream>, FrameCodec>;
+/// A session's TLS stream, boxed: moving it between the nested futures of a session then moves
+/// a pointer, not the stream, and the compiler no longer keeps several copies of it in every
+/// connection's task (which made the task about 14 KiB).
+pub(crate) type Tls = Box<TlsStream<TcpStream>>;
+
+type Stream = Framed<Rewind<Tls>, FrameCodec>;
+
+/// The framed session stream over `tls`, reading `read` (bytes already taken from `tls`) first.
+///
+/// The bytes go through [`Rewind`] rather than into the codec's read buffer: `Framed` only
+/// decodes from a buffer it was built with by growing it to 8 KiB, which is what
+/// [`SESSION_BUFFER_LEN`] avoids.
+fn framed(tls: Tls, read: BytesMut, max_frame_len: u32) -> Stream {
+    let codec = FrameCodec::new(max_frame_len);
+    Framed::with_capacity(Rewind::new(tls, read), codec, SESSION_BUFFER_LEN)
+}
+
+/// Initial capacity of a session's read and write buffers, in bytes: a HELLO, heartbeat or
+/// small echo fits; a larger frame grows them. (tokio-util's default is 8 KiB each, most of an
+/// idle session's memory.)
+pub(crate) const SESSION_BUFFER_LEN: usize = 512;
 
 /// How long a closing session may take to flush its last frames and close_notify.
 const CLOSE_TIMEOUT: Duration = Duration::from_secs(2);
@@ -32,7 +53,7 @@ const CLOSE_TIMEOUT: Duration = Duration::from_secs(2);
 /// The HELLO must be complete by `hello_deadline` (the hello timeout after the handshake).
 pub(crate) async fn run(
     shared: Arc<Shared>,
-    tls: TlsStream<TcpStream>,
+    tls: Tls,
     read: BytesMut,
     peer: SocketAddr,
     hello_deadline: Instant,
@@ -49,9 +70,7 @@ pub(crate) async fn run(
                 .unwrap_or_default(),
         )
     };
-    let mut parts = FramedParts::new::<Frame>(tls, FrameCodec::new(shared.config.max_frame_len));
-    parts.read_buf = read;
-    let mut stream = Framed::from_parts(parts);
+    let mut stream = framed(tls, read, shared.config.max_frame_len);
 
     let first = tokio::select! {
         first = timeout_at(hello_deadline.into(), stream.next()) => first,
@@ -61,11 +80,18 @@ pub(crate) async fn run(
         Err(_) => {
             let message = format!("no HELLO within {:?}", shared.config.hello_timeout);
             Metrics::count(&shared.metrics.protocol_errors, "hello_timeout");
-            return close_with_error(&shared, stream, 0, ErrorCode::HelloTimeout, &message, peer)
-                .await;
+            return Box::pin(close_with_error(
+                &shared,
+                stream,
+                0,
+                ErrorCode::HelloTimeout,
+                &message,
+                peer,
+            ))
+            .await;
         }
         Ok(None) => return debug!(%peer, "connection closed before HELLO"),
-        Ok(Some(Err(e))) => return protocol_error(&shared, stream, e, peer, None).await,
+        Ok(Some(Err(e))) => return Box::pin(protocol_error(&shared, stream, e, peer, None)).await,
         Ok(Some(Ok(frame))) => frame,
     };
     shared
@@ -77,14 +103,14 @@ pub(crate) async fn run(
             Ok(accepted) => accepted,
             Err(refusal) => {
                 Metrics::count(&shared.metrics.protocol_errors, refusal.kind);
-                return close_with_error(
+                return Box::pin(close_with_error(
                     &shared,
                     stream,
                     hello_id,
                     refusal.code,
                     &refusal.message,
                     peer,
-                )
+                ))
                 .await;
             }
         };
@@ -128,7 +154,8 @@ pub(crate) async fn run(
         Ok(()) => session.serve(&mut stream, commands).await,
         Err(e) => dropped_or_io(e),
     };
-    session.finish(stream, end).await;
+    // Boxed: allocated once at the end instead of held in every idle session's task.
+    Box::pin(session.finish(stream, end)).await;
 }
 
 /// Why a first frame is not an acceptable HELLO.
@@ -560,17 +587,17 @@ async fn protocol_error(
 }
 
 /// The device sent nothing after the handshake within the hello timeout.
-pub(crate) async fn hello_timeout(shared: &Shared, tls: TlsStream<TcpStream>, peer: SocketAddr) {
-    let stream = Framed::new(tls, FrameCodec::new(shared.config.max_frame_len));
+pub(crate) async fn hello_timeout(shared: &Shared, tls: Tls, peer: SocketAddr) {
+    let stream = framed(tls, BytesMut::new(), shared.config.max_frame_len);
     let message = format!("no HELLO within {:?}", shared.config.hello_timeout);
     Metrics::count(&shared.metrics.protocol_errors, "hello_timeout");
     close_with_error(shared, stream, 0, ErrorCode::HelloTimeout, &message, peer).await;
 }
 
 /// Tells a connection over the limit that the gateway is full.
-pub(crate) async fn refuse_overloaded(shared: &Shared, tls: TlsStream<TcpStream>) {
+pub(crate) async fn refuse_overloaded(shared: &Shared, tls: Tls) {
     let peer = tls.get_ref().0.peer_addr().ok();
-    let mut stream = Framed::new(tls, FrameCodec::new(shared.config.max_frame_len));
+    let mut stream = framed(tls, BytesMut::new(), shared.config.max_frame_len);
     let message = format!(
         "connection limit of {} reached; retry later",
         shared.config.max_connections

@@ -226,3 +226,85 @@ assert ok and ok[0].value >= 1, families["wasmbed_handshakes"].samples
         );
     }
 }
+
+/// Sessions start with small buffers and replay the bytes read before the session began
+/// (issue 7: an idle session took 35 KB): frames sent together with HELLO, in one TLS record,
+/// are all answered, and a frame far larger than the initial buffer still goes through.
+#[tokio::test]
+async fn frames_pipelined_with_hello_and_large_frames_are_answered() {
+    use futures_util::{SinkExt, StreamExt};
+    use tokio::io::AsyncWriteExt;
+    use tokio_util::codec::Framed;
+    use wasmbed_gateway::protocol::{
+        DEFAULT_MAX_FRAME_LEN, Frame, FrameCodec, Message, PROTOCOL_VERSION, encode_frame,
+    };
+
+    let gateway = Gateway::start(&[]);
+    let tcp = tokio::net::TcpStream::connect(gateway.tls).await.unwrap();
+    let mut tls = tokio_rustls::TlsConnector::from(dev_tls())
+        .connect("localhost".try_into().unwrap(), tcp)
+        .await
+        .unwrap();
+    let frames = [
+        Message::Hello {
+            version: PROTOCOL_VERSION,
+            device_id: "pipelined".into(),
+            firmware_version: "1".into(),
+        },
+        Message::Heartbeat { uptime_ms: 5 },
+        Message::Echo(Bytes::from_static(b"right behind hello")),
+    ];
+    let mut bytes = Vec::new();
+    for (id, message) in frames.into_iter().enumerate() {
+        let frame = Frame {
+            id: id as u32 + 1,
+            message,
+        };
+        bytes.extend_from_slice(&encode_frame(&frame, DEFAULT_MAX_FRAME_LEN).unwrap());
+    }
+    tls.write_all(&bytes).await.unwrap();
+    tls.flush().await.unwrap();
+    let mut stream = Framed::new(tls, FrameCodec::new(DEFAULT_MAX_FRAME_LEN));
+    let mut next = async || {
+        tokio::time::timeout(Duration::from_secs(10), stream.next())
+            .await
+            .expect("an answer within 10 s")
+            .unwrap()
+            .unwrap()
+    };
+    assert!(matches!(next().await.message, Message::HelloAck { .. }));
+    assert_eq!(
+        next().await,
+        Frame {
+            id: 2,
+            message: Message::HeartbeatAck
+        }
+    );
+    assert_eq!(
+        next().await,
+        Frame {
+            id: 3,
+            message: Message::EchoReply(Bytes::from_static(b"right behind hello"))
+        }
+    );
+    let large = Bytes::from(vec![0x5a; DEFAULT_MAX_FRAME_LEN as usize - 5]);
+    stream
+        .send(Frame {
+            id: 4,
+            message: Message::Echo(large.clone()),
+        })
+        .await
+        .unwrap();
+    let reply = tokio::time::timeout(Duration::from_secs(10), stream.next())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        reply,
+        Frame {
+            id: 4,
+            message: Message::EchoReply(large)
+        }
+    );
+}
