@@ -86,6 +86,7 @@ pub use pki::{
 pub use rustls;
 pub use server::{
     CertResolver, ClientAuth, DEFAULT_DEVICE_MAX_CONTENT_LEN, DEFAULT_SESSION_CACHE_SIZE,
-    DEVICE_MAX_CONTENT_LEN_RANGE, RECORD_HEADER_LEN, ReloadError, ServerOptions,
-    certificate_message_len, check_handshake_fits, handshake_flight_len, server_config,
+    DEVICE_MAX_CONTENT_LEN_RANGE, RECORD_HEADER_LEN, ReloadError, SERVER_SUITE_ORDER,
+    ServerOptions, certificate_message_len, check_handshake_fits, handshake_flight_len,
+    server_config,
 };

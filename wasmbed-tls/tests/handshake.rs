@@ -66,6 +66,31 @@ fn dev_handshake_with_the_insecure_client() {
 }
 
 #[test]
+fn the_server_chooses_aes_128_gcm_whatever_the_client_prefers() {
+    // rustls clients list AES-256-GCM first; the gateway's order decides (SERVER_SUITE_ORDER).
+    let server = server(&pki().gateway, &ServerOptions::default());
+    let tls13 = handshake(production_client(None), server.clone(), "gw.example").unwrap();
+    assert_eq!(
+        tls13.client.negotiated_cipher_suite().map(|s| s.suite()),
+        Some(rustls::CipherSuite::TLS13_AES_128_GCM_SHA256)
+    );
+    let tls12 = handshake(
+        support::tls12_client(pki().ca.certificate()),
+        server,
+        "gw.example",
+    )
+    .unwrap();
+    assert_eq!(
+        tls12.client.negotiated_cipher_suite().map(|s| s.suite()),
+        Some(rustls::CipherSuite::TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256)
+    );
+    assert_eq!(
+        wasmbed_tls::SERVER_SUITE_ORDER[0],
+        rustls::CipherSuite::TLS13_AES_128_GCM_SHA256
+    );
+}
+
+#[test]
 fn dev_certificate_does_not_verify_as_production() {
     let identity = dev_gateway(&["localhost".parse().unwrap()], &options()).unwrap();
     let server = server(&identity, &ServerOptions::default());
