@@ -4,37 +4,50 @@
 # Prints server CPU per handshake, handshake latency and rate for each, and the ratios
 # ("gateway advantage": above 1 means the gateway is ahead).
 #
-# Usage: benches/nginx-compare.sh [--handshakes N] [--concurrency C] [--resume] [--out DIR]
+# Usage: benches/nginx-compare.sh [--handshakes N] [--concurrency C] [--resume] [--install]
+#                                 [--out DIR]
 #
-# Needs nginx with the stream module (Debian: apt-get install nginx libnginx-mod-stream); this
-# script installs nothing. Everything listens on 127.0.0.1 and stops when the script ends.
+# Needs nginx with the stream module (Debian: nginx libnginx-mod-stream); with --install, run
+# as root on Debian, it installs them with apt-get when they are missing. nginx runs only as
+# this script's child on 127.0.0.1 and stops when the script ends.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 handshakes=20000
 concurrency=2
 resume=()
+install=0
 out=target/nginx-compare
 while (($#)); do
   case "$1" in
     --handshakes) handshakes="$2"; shift 2 ;;
     --concurrency) concurrency="$2"; shift 2 ;;
     --resume) resume=(--resume); shift ;;
+    --install) install=1; shift ;;
     --out) out="$2"; shift 2 ;;
     -h|--help) sed -n '2,9p' "$0"; exit 0 ;;
     *) echo "unknown argument: $1 (see --help)" >&2; exit 2 ;;
   esac
 done
 
+stream_module=/usr/lib/nginx/modules/ngx_stream_module.so
+if ((install)) && { ! command -v nginx >/dev/null && [[ ! -x /usr/sbin/nginx ]] || [[ ! -f "$stream_module" ]]; }; then
+  [[ $(id -u) -eq 0 ]] || { echo "--install needs root (apt-get)" >&2; exit 2; }
+  echo "installing nginx and its stream module with apt-get" >&2
+  DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends nginx \
+    libnginx-mod-stream >/dev/null
+  # The package starts a system nginx on port 80; this script runs its own instance.
+  systemctl stop nginx 2>/dev/null || service nginx stop 2>/dev/null || true
+fi
 nginx_bin=$(command -v nginx || true)
 [[ -z "$nginx_bin" && -x /usr/sbin/nginx ]] && nginx_bin=/usr/sbin/nginx
-stream_module=/usr/lib/nginx/modules/ngx_stream_module.so
 if [[ -z "$nginx_bin" ]]; then
-  echo "nginx is not installed; install it with: apt-get install nginx libnginx-mod-stream" >&2
+  echo "nginx is not installed: rerun with --install (as root), or apt-get install nginx libnginx-mod-stream" >&2
   exit 2
 fi
 if [[ ! -f "$stream_module" ]]; then
-  echo "nginx's stream module ($stream_module) is missing; install it with: apt-get install libnginx-mod-stream" >&2
+  echo "nginx's stream module ($stream_module) is missing: rerun with --install (as root), or apt-get install libnginx-mod-stream" >&2
   exit 2
 fi
 command -v python3 >/dev/null || { echo "python3 is needed to read the results" >&2; exit 2; }
