@@ -243,7 +243,9 @@ pub fn client_config(options: &ClientOptions) -> Result<Arc<ClientConfig>, rustl
     let mut config = if options.roots.is_empty() {
         builder
             .dangerous()
-            .with_custom_certificate_verifier(Arc::new(danger::NoServerVerification::new()))
+            .with_custom_certificate_verifier(Arc::new(
+                wasmbed_tls::danger::NoServerVerification::new(),
+            ))
             .with_no_client_auth()
     } else {
         let mut store = RootCertStore::empty();
@@ -256,75 +258,6 @@ pub fn client_config(options: &ClientOptions) -> Result<Arc<ClientConfig>, rustl
         config.resumption = Resumption::disabled();
     }
     Ok(Arc::new(config))
-}
-
-/// Clients that do not verify the server: for dev-mode gateways only.
-pub mod danger {
-    use tokio_rustls::rustls::client::danger::{
-        HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier,
-    };
-    use tokio_rustls::rustls::crypto::WebPkiSupportedAlgorithms;
-    use tokio_rustls::rustls::pki_types::{CertificateDer, ServerName, UnixTime};
-    use tokio_rustls::rustls::{self, DigitallySignedStruct, SignatureScheme};
-
-    /// Accepts any server certificate, as a dev-mode device does (`TLS_PEER_VERIFY_NONE`), but
-    /// checks the handshake signatures, so the server still proves it holds its key (the same
-    /// work a verifying client's signature check costs).
-    #[derive(Debug)]
-    pub struct NoServerVerification {
-        algorithms: WebPkiSupportedAlgorithms,
-    }
-
-    impl NoServerVerification {
-        /// With aws-lc-rs' signature algorithms.
-        pub fn new() -> NoServerVerification {
-            NoServerVerification {
-                algorithms: rustls::crypto::aws_lc_rs::default_provider()
-                    .signature_verification_algorithms,
-            }
-        }
-    }
-
-    impl Default for NoServerVerification {
-        fn default() -> NoServerVerification {
-            NoServerVerification::new()
-        }
-    }
-
-    impl ServerCertVerifier for NoServerVerification {
-        fn verify_server_cert(
-            &self,
-            _end_entity: &CertificateDer<'_>,
-            _intermediates: &[CertificateDer<'_>],
-            _server_name: &ServerName<'_>,
-            _ocsp_response: &[u8],
-            _now: UnixTime,
-        ) -> Result<ServerCertVerified, rustls::Error> {
-            Ok(ServerCertVerified::assertion())
-        }
-
-        fn verify_tls12_signature(
-            &self,
-            message: &[u8],
-            cert: &CertificateDer<'_>,
-            dss: &DigitallySignedStruct,
-        ) -> Result<HandshakeSignatureValid, rustls::Error> {
-            rustls::crypto::verify_tls12_signature(message, cert, dss, &self.algorithms)
-        }
-
-        fn verify_tls13_signature(
-            &self,
-            message: &[u8],
-            cert: &CertificateDer<'_>,
-            dss: &DigitallySignedStruct,
-        ) -> Result<HandshakeSignatureValid, rustls::Error> {
-            rustls::crypto::verify_tls13_signature(message, cert, dss, &self.algorithms)
-        }
-
-        fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-            self.algorithms.supported_schemes()
-        }
-    }
 }
 
 /// [`SERVER_NAME`] as a rustls server name.
