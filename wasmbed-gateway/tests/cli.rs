@@ -93,6 +93,7 @@ fn bad_input_ends_with_a_clear_line() {
         "--require-client-cert needs --client-ca",
     );
     fails_with(&["--device-max-content-len", "26"], "512..=16384");
+    fails_with(&["--listen-backlog", "0"], "0 is not in 1..=65535");
     fails_with(&["--san", "bad_name"], "invalid DNS name");
     fails_with(
         &[
