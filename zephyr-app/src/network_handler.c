@@ -350,19 +350,23 @@ int network_connect(const struct wasmbed_endpoint *endpoint)
 	return 0;
 }
 
-int network_send(const uint8_t *buf, size_t len, int32_t timeout_ms)
+/*
+ * Wait up to timeout_ms for `events` (ZSOCK_POLLIN or ZSOCK_POLLOUT) on the open socket.
+ * 0 when ready, -EAGAIN when the time ran out (or a signal came), else a negative errno
+ * (logged; -EBADF for a socket that is not open).
+ */
+static int wait_ready(short events, int32_t timeout_ms, const char *what)
 {
 	struct zsock_pollfd fds;
-	ssize_t n;
 	int ret;
 	int err;
 
 	if (sock < 0) {
-		LOG_ERR("network_send() without a connection");
+		LOG_ERR("%s without a connection", what);
 		return -ENOTCONN;
 	}
 	fds.fd = sock;
-	fds.events = ZSOCK_POLLOUT;
+	fds.events = events;
 	fds.revents = 0;
 	ret = zsock_poll(&fds, 1, (int)timeout_ms);
 	if (ret < 0) {
@@ -370,67 +374,55 @@ int network_send(const uint8_t *buf, size_t len, int32_t timeout_ms)
 		if (err == EINTR) {
 			return -EAGAIN;
 		}
-		LOG_ERR("zsock_poll(POLLOUT) failed: errno %d (%s)", err, errno_name(err));
-		return -err;
-	}
-	if (ret == 0) {
-		return -EAGAIN;
-	}
-	n = zsock_send(sock, buf, len, ZSOCK_MSG_DONTWAIT);
-	if (n < 0) {
-		err = errno;
-		if (err == EAGAIN) {
-			return -EAGAIN;
-		}
-		LOG_ERR("zsock_send(%u bytes) failed: errno %d (%s)", (unsigned int)len, err,
-			errno_name(err));
-		return -err;
-	}
-	return (int)n;
-}
-
-int network_recv(uint8_t *buf, size_t cap, int32_t timeout_ms)
-{
-	struct zsock_pollfd fds;
-	ssize_t n;
-	int ret;
-	int err;
-
-	if (sock < 0) {
-		LOG_ERR("network_recv() without a connection");
-		return -ENOTCONN;
-	}
-	fds.fd = sock;
-	fds.events = ZSOCK_POLLIN;
-	fds.revents = 0;
-	ret = zsock_poll(&fds, 1, (int)timeout_ms);
-	if (ret < 0) {
-		err = errno;
-		if (err == EINTR) {
-			return -EAGAIN;
-		}
-		LOG_ERR("zsock_poll() failed: errno %d (%s)", err, errno_name(err));
+		LOG_ERR("zsock_poll() for %s failed: errno %d (%s)", what, err, errno_name(err));
 		return -err;
 	}
 	if (ret == 0) {
 		return -EAGAIN;
 	}
 	if ((fds.revents & ZSOCK_POLLNVAL) != 0) {
-		LOG_ERR("zsock_poll(): the socket is not open (POLLNVAL)");
+		LOG_ERR("zsock_poll() for %s: the socket is not open (POLLNVAL)", what);
 		return -EBADF;
 	}
+	return 0;
+}
 
-	/* Readable may mean only part of a TLS record has arrived: do not block on the rest. */
-	n = zsock_recv(sock, buf, cap, ZSOCK_MSG_DONTWAIT);
-	if (n < 0) {
-		err = errno;
-		if (err == EAGAIN) {
-			return -EAGAIN;
-		}
-		LOG_ERR("zsock_recv() failed: errno %d (%s)", err, errno_name(err));
-		return -err;
+/* The result of a non-blocking zsock_send()/zsock_recv(): n, -EAGAIN, or a logged -errno. */
+static int io_result(ssize_t n, const char *what, size_t len)
+{
+	int err;
+
+	if (n >= 0) {
+		return (int)n;
 	}
-	return (int)n;
+	err = errno;
+	if (err == EAGAIN) {
+		return -EAGAIN;
+	}
+	LOG_ERR("%s(%u bytes) failed: errno %d (%s)", what, (unsigned int)len, err,
+		errno_name(err));
+	return -err;
+}
+
+int network_send(const uint8_t *buf, size_t len, int32_t timeout_ms)
+{
+	int ret = wait_ready(ZSOCK_POLLOUT, timeout_ms, "network_send()");
+
+	if (ret != 0) {
+		return ret;
+	}
+	return io_result(zsock_send(sock, buf, len, ZSOCK_MSG_DONTWAIT), "zsock_send", len);
+}
+
+int network_recv(uint8_t *buf, size_t cap, int32_t timeout_ms)
+{
+	int ret = wait_ready(ZSOCK_POLLIN, timeout_ms, "network_recv()");
+
+	if (ret != 0) {
+		return ret;
+	}
+	/* Readable may mean only part of a TLS record has arrived: do not block on the rest. */
+	return io_result(zsock_recv(sock, buf, cap, ZSOCK_MSG_DONTWAIT), "zsock_recv", cap);
 }
 
 void network_close(void)

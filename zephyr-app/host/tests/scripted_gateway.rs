@@ -125,6 +125,18 @@ fn expect_hello(rx: &mpsc::Receiver<Frame>) {
     );
 }
 
+/// The reason of the first GOODBYE the device sends (frames before it are skipped).
+fn device_goodbye(rx: &mpsc::Receiver<Frame>, device: &Device) -> GoodbyeReason {
+    loop {
+        let frame = rx
+            .recv_timeout(WAIT)
+            .unwrap_or_else(|_| panic!("no GOODBYE from the device:\n{}", device.log_text()));
+        if let Message::Goodbye { reason } = frame.message {
+            return reason;
+        }
+    }
+}
+
 #[test]
 fn no_hello_ack_ends_the_session_at_the_hello_timeout() {
     let dir = tempfile::tempdir().unwrap();
@@ -225,15 +237,7 @@ fn a_malformed_frame_gets_goodbye_protocol_error() {
     });
     let device = start_device(addr, dir.path(), &[]);
     expect_hello(&rx);
-    let mut saw_goodbye = false;
-    while let Ok(frame) = rx.recv_timeout(WAIT) {
-        if let Message::Goodbye { reason } = frame.message {
-            assert_eq!(reason, GoodbyeReason::ProtocolError);
-            saw_goodbye = true;
-            break;
-        }
-    }
-    assert!(saw_goodbye, "{}", device.log_text());
+    assert_eq!(device_goodbye(&rx, &device), GoodbyeReason::ProtocolError);
     device.wait_for_log("Gateway sent a frame this device cannot decode", WAIT);
     device.wait_for_log("Session ended: protocol error", WAIT);
 }
@@ -253,13 +257,7 @@ fn a_device_to_gateway_message_from_the_gateway_is_a_protocol_error() {
     });
     let device = start_device(addr, dir.path(), &[]);
     expect_hello(&rx);
-    let goodbye = loop {
-        let frame = rx.recv_timeout(WAIT).expect("GOODBYE from the device");
-        if let Message::Goodbye { reason } = frame.message {
-            break reason;
-        }
-    };
-    assert_eq!(goodbye, GoodbyeReason::ProtocolError);
+    assert_eq!(device_goodbye(&rx, &device), GoodbyeReason::ProtocolError);
     device.wait_for_log(
         "Gateway broke the protocol: a device-to-gateway message (frame type 0x03)",
         WAIT,

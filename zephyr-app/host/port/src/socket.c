@@ -794,6 +794,38 @@ int zsock_connect(int sock, const struct sockaddr *addr, socklen_t addrlen)
 
 /* --- data ---------------------------------------------------------------------------- */
 
+/* After MBEDTLS_ERR_SSL_WANT_READ/WRITE: EAGAIN for a non-blocking call, else wait for the
+ * socket. 0 to call mbedTLS again, -1 with errno. */
+static int wait_to_retry(struct tls_context *ctx, int mbedtls_ret, int flags)
+{
+	int err;
+
+	if (flags & ZSOCK_MSG_DONTWAIT) {
+		errno = EAGAIN;
+		return -1;
+	}
+	err = wait_for(ctx->fd, mbedtls_ret, -1);
+	if (err < 0) {
+		errno = -err;
+		return -1;
+	}
+	return 0;
+}
+
+/* A fatal mbedTLS error on an established session, as Zephyr reports it: the log line, a
+ * sticky ECONNABORTED, -1. */
+static ssize_t session_failed(struct tls_context *ctx, const char *what, int mbedtls_ret)
+{
+	LOG_ERR("TLS %s error: -0x%x", what, (unsigned int)-mbedtls_ret);
+	if (ctx->os_errno != 0) {
+		LOG_ERR("TLS %s: socket error %d (%s)", what, ctx->os_errno,
+			strerror(ctx->os_errno));
+	}
+	ctx->error = ECONNABORTED;
+	errno = ECONNABORTED;
+	return -1;
+}
+
 ssize_t zsock_send(int sock, const void *buf, size_t len, int flags)
 {
 	struct tls_context *ctx = find_tls(sock);
@@ -821,23 +853,12 @@ ssize_t zsock_send(int sock, const void *buf, size_t len, int flags)
 			return ret;
 		}
 		if (ret == MBEDTLS_ERR_SSL_WANT_READ || ret == MBEDTLS_ERR_SSL_WANT_WRITE) {
-			int err;
-
-			if (flags & ZSOCK_MSG_DONTWAIT) {
-				errno = EAGAIN;
-				return -1;
-			}
-			err = wait_for(ctx->fd, ret, -1);
-			if (err < 0) {
-				errno = -err;
+			if (wait_to_retry(ctx, ret, flags) != 0) {
 				return -1;
 			}
 			continue;
 		}
-		LOG_ERR("TLS send error: -0x%x", (unsigned int)-ret);
-		ctx->error = ECONNABORTED;
-		errno = ECONNABORTED;
-		return -1;
+		return session_failed(ctx, "send", ret);
 	}
 }
 
@@ -873,27 +894,12 @@ ssize_t zsock_recv(int sock, void *buf, size_t max_len, int flags)
 			return 0;
 		}
 		if (ret == MBEDTLS_ERR_SSL_WANT_READ || ret == MBEDTLS_ERR_SSL_WANT_WRITE) {
-			int err;
-
-			if (flags & ZSOCK_MSG_DONTWAIT) {
-				errno = EAGAIN;
-				return -1;
-			}
-			err = wait_for(ctx->fd, ret, -1);
-			if (err < 0) {
-				errno = -err;
+			if (wait_to_retry(ctx, ret, flags) != 0) {
 				return -1;
 			}
 			continue;
 		}
-		LOG_ERR("TLS recv error: -0x%x", (unsigned int)-ret);
-		if (ctx->os_errno != 0) {
-			LOG_ERR("TLS recv: socket error %d (%s)", ctx->os_errno,
-				strerror(ctx->os_errno));
-		}
-		ctx->error = ECONNABORTED;
-		errno = ECONNABORTED;
-		return -1;
+		return session_failed(ctx, "recv", ret);
 	}
 }
 
