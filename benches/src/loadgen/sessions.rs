@@ -158,10 +158,14 @@ enum End {
 async fn device(n: usize, context: Arc<Context>, churn: Arc<Notify>) {
     let id = format!("{}-{n}", context.prefix);
     let stats = &context.stats;
+    // A churned device reconnects even if the run stops meanwhile (its session then ends at
+    // once), so every counted churn has its reconnect counted too.
+    let mut reconnecting = false;
     loop {
-        if context.stop.is_cancelled() {
+        if context.stop.is_cancelled() && !reconnecting {
             return;
         }
+        reconnecting = false;
         let end = match connect(&context, &id).await {
             Err(kind) => End::Failed(kind),
             Ok(device) => {
@@ -172,7 +176,10 @@ async fn device(n: usize, context: Arc<Context>, churn: Arc<Notify>) {
         };
         match end {
             End::Stop => return,
-            End::Churn => stats.churned(),
+            End::Churn => {
+                stats.churned();
+                reconnecting = true;
+            }
             End::Failed(kind) => {
                 stats.error(&kind);
                 tokio::select! {
