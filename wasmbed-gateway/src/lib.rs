@@ -49,8 +49,10 @@
 #![forbid(unsafe_code)]
 
 pub mod api;
+pub mod auth;
 pub mod client;
 pub mod config;
+mod http;
 pub mod metrics;
 pub mod protocol;
 pub mod registry;
@@ -58,6 +60,7 @@ pub mod server;
 mod session;
 mod tls_http;
 
+pub use auth::{ApiAuth, ApiToken, ApiTokenError};
 pub use config::GatewayConfig;
 pub use server::{ALPN, Gateway, Mode};
 pub use tls_http::TLS_PORT_HTTP_LIFETIME;
