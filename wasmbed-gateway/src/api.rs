@@ -23,7 +23,6 @@ use tokio::sync::oneshot;
 use tracing::{debug, error, warn};
 
 use crate::auth::{LogRefusal, OPEN_PATHS, REFUSAL_LOG_WINDOW};
-use crate::metrics::Metrics;
 use crate::registry::{Command, DeviceInfo, rfc3339};
 use crate::server::{Mode, Shared};
 
@@ -124,7 +123,6 @@ async fn authenticate(State(shared): State<Arc<Shared>>, request: Request, next:
         }
         LogRefusal::Quiet => {}
     }
-    Metrics::count(&shared.metrics.refused, "api_unauthorized");
     (
         StatusCode::UNAUTHORIZED,
         [(header::WWW_AUTHENTICATE, refusal.challenge())],

@@ -63,7 +63,22 @@ impl Gateway {
     }
 
     pub fn start_in(dir: tempfile::TempDir, args: &[&str]) -> Gateway {
-        let mut command = Command::new(bin());
+        Gateway::start_command(dir, Command::new(bin()), args)
+    }
+
+    /// Starts the binary under an open-file limit of `nofile` (soft and hard), as
+    /// `sh -c 'ulimit -n N && exec gateway ...'` does.
+    pub fn start_with_open_file_limit(nofile: u64, args: &[&str]) -> Gateway {
+        let mut command = Command::new("sh");
+        command
+            .arg("-c")
+            .arg(format!(r#"ulimit -n {nofile} && exec "$0" "$@""#))
+            .arg(bin());
+        Gateway::start_command(tempfile::tempdir().unwrap(), command, args)
+    }
+
+    /// Starts `command` (the binary, or a wrapper that execs it with the arguments added).
+    pub fn start_command(dir: tempfile::TempDir, mut command: Command, args: &[&str]) -> Gateway {
         // Loopback ports chosen by the kernel, unless the test names its own.
         for flag in ["--tls-addr", "--api-addr"] {
             if !args.contains(&flag) {
