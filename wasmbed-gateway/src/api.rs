@@ -1,7 +1,7 @@
 //! The HTTP API (port 8080): health, devices, data, echo, metrics. JSON bodies, RFC 3339 times,
 //! errors as `{"error": "..."}` with the matching status code.
 //!
-//! Everything but [`OPEN_PATHS`](crate::auth::OPEN_PATHS) (`/health`, `/ready`, `/metrics`)
+//! Everything but [`OPEN_PATHS`] (`/health`, `/ready`, `/metrics`)
 //! needs `Authorization: Bearer <token>` ([`crate::auth`]); the check runs before routing, so
 //! a refused request learns nothing about the path it asked for.
 
