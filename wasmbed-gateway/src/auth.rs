@@ -273,10 +273,11 @@ impl Authenticator {
 
     /// Checks a request's headers.
     pub(crate) fn check(&self, headers: &HeaderMap) -> Result<(), Refusal> {
-        let token = match &*self.get() {
+        let auth = self.get();
+        let token = match &*auth {
             ApiAuth::InsecureNoAuth => return Ok(()),
             ApiAuth::Locked => None,
-            ApiAuth::Bearer(token) => Some(token.clone()),
+            ApiAuth::Bearer(token) => Some(token),
         };
         // RFC 6750 section 2.1: `Bearer 1*SP b64token`; the scheme is case-insensitive
         // (RFC 9110 section 11.1).
