@@ -560,3 +560,41 @@ async fn api_connections_cannot_take_the_descriptors_devices_need() {
             .contains("sensor-under-siege")
     });
 }
+
+/// HTTP/2 on the TLS port announces the configured stream limit in its SETTINGS
+/// (RFC 9113 section 6.5.2, `SETTINGS_MAX_CONCURRENT_STREAMS` = 0x3).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn http2_on_the_tls_port_announces_the_configured_stream_limit() {
+    let gw = Gateway::start(&["--http2-max-concurrent-streams", "3"]);
+    let config = wasmbed_tls::danger::insecure_dev_client_config(None, &[b"h2".to_vec()]).unwrap();
+    let tcp = TcpStream::connect(gw.tls).await.unwrap();
+    let mut stream = TlsConnector::from(config)
+        .connect("localhost".try_into().unwrap(), tcp)
+        .await
+        .unwrap();
+    assert_eq!(stream.get_ref().1.alpn_protocol(), Some(&b"h2"[..]));
+    // The client preface and an empty SETTINGS frame.
+    stream
+        .write_all(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\x00\x00\x00\x04\x00\x00\x00\x00\x00")
+        .await
+        .unwrap();
+    let mut header = [0u8; 9];
+    tokio::time::timeout(Duration::from_secs(5), stream.read_exact(&mut header))
+        .await
+        .expect("the server's SETTINGS")
+        .unwrap();
+    assert_eq!(header[3], 0x4, "the first frame is SETTINGS: {header:?}");
+    let len = u32::from_be_bytes([0, header[0], header[1], header[2]]) as usize;
+    let mut payload = vec![0u8; len];
+    stream.read_exact(&mut payload).await.unwrap();
+    let settings: Vec<(u16, u32)> = payload
+        .chunks_exact(6)
+        .map(|c| {
+            (
+                u16::from_be_bytes([c[0], c[1]]),
+                u32::from_be_bytes([c[2], c[3], c[4], c[5]]),
+            )
+        })
+        .collect();
+    assert!(settings.contains(&(0x3, 3)), "{settings:?}");
+}
