@@ -571,7 +571,8 @@ async fn serve_async(args: ServeArgs, config: GatewayConfig) -> Result<()> {
             "devices can use endpoint {endpoint} (Renode lines: wasmbed-gateway endpoint encode {endpoint})"
         );
     }
-    if mode == Mode::Dev {
+    // With a token file, its reload task owns SIGHUP (and says what it did).
+    if mode == Mode::Dev && args.api_token_file.is_none() {
         tokio::spawn(ignore_sighup_in_dev());
     }
     if let Some(path) = args.api_token_file.clone() {
