@@ -111,8 +111,11 @@ echo "== nginx $("$nginx_bin" -v 2>&1 | sed 's/.*nginx\///') ($workers workers),
 "$loadgen" "${common[@]}" --target "127.0.0.1:$port" --server-pid "$nginx_pid" --server-children \
   --json "$out/nginx.json" >/dev/null
 echo "== wasmbed-gateway" >&2
+# A production gateway needs an API token; the load tool does not use the API.
+(umask 077; openssl rand -hex 32 > "$work/api-token")
 "$loadgen" "${common[@]}" --spawn-gateway "$gateway" \
   --gateway-arg="--cert=$work/gateway.pem" --gateway-arg="--key=$work/gateway-key.pem" \
+  --gateway-arg="--api-token-file=$work/api-token" \
   --json "$out/gateway.json" >/dev/null
 
 python3 - "$out/nginx.json" "$out/gateway.json" <<'PY'

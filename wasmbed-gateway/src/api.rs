@@ -1,21 +1,28 @@
 //! The HTTP API (port 8080): health, devices, data, echo, metrics. JSON bodies, RFC 3339 times,
 //! errors as `{"error": "..."}` with the matching status code.
+//!
+//! Everything but [`OPEN_PATHS`] (`/health`, `/ready`, `/metrics`)
+//! needs `Authorization: Bearer <token>` ([`crate::auth`]); the check runs before routing, so
+//! a refused request learns nothing about the path it asked for.
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::SystemTime;
 
 use axum::Json;
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::extract::{ConnectInfo, DefaultBodyLimit, Path, Request, State};
 use axum::http::{StatusCode, header};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde::Serialize;
 use serde_json::json;
 use tokio::sync::oneshot;
-use tracing::{debug, error};
+use tracing::{debug, error, warn};
 
+use crate::auth::{LogRefusal, OPEN_PATHS, REFUSAL_LOG_WINDOW};
 use crate::registry::{Command, DeviceInfo, rfc3339};
 use crate::server::{Mode, Shared};
 
@@ -72,7 +79,56 @@ pub fn router(shared: Arc<Shared>) -> Router {
         .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::middleware::map_response(json_errors))
         .layer(DefaultBodyLimit::max(body_limit))
+        .layer(axum::middleware::from_fn_with_state(
+            shared.clone(),
+            authenticate,
+        ))
         .with_state(shared)
+}
+
+/// Lets the open paths through and checks the bearer token of everything else.
+async fn authenticate(State(shared): State<Arc<Shared>>, request: Request, next: Next) -> Response {
+    if OPEN_PATHS.contains(&request.uri().path()) {
+        return next.run(request).await;
+    }
+    let Err(refusal) = shared.authenticator.check(request.headers()) else {
+        return next.run(request).await;
+    };
+    let client = request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|ConnectInfo(peer)| peer.ip());
+    let client_text = client.map_or_else(|| "unknown".to_owned(), |ip| ip.to_string());
+    let log = match client {
+        Some(ip) => shared.authenticator.log_refusal(ip),
+        None => LogRefusal::Overflow,
+    };
+    let reason = refusal.message();
+    match log {
+        LogRefusal::Log(unlogged) => warn!(
+            client = client_text,
+            reason,
+            refused_since_last_line = unlogged,
+            "API request refused: no valid bearer token (logged once per client address per {REFUSAL_LOG_WINDOW:?})"
+        ),
+        LogRefusal::Overflow => {
+            if let Some(suppressed) = shared.log_limiter.allow("api_unauthorized") {
+                warn!(
+                    client = client_text,
+                    reason,
+                    suppressed_since_last = suppressed,
+                    "API request refused: no valid bearer token"
+                );
+            }
+        }
+        LogRefusal::Quiet => {}
+    }
+    (
+        StatusCode::UNAUTHORIZED,
+        [(header::WWW_AUTHENTICATE, refusal.challenge())],
+        Json(json!({ "error": reason })),
+    )
+        .into_response()
 }
 
 /// `/health` and `/ready` only, for HTTP clients on the TLS port.

@@ -23,6 +23,11 @@ use crate::protocol::DEFAULT_MAX_FRAME_LEN;
 /// * `echo_timeout`: 5 s for `POST /devices/{id}/echo`
 /// * `shutdown_grace`: 10 s to drain sessions on SIGTERM/SIGINT
 /// * `log_burst`: 10 handshake-failure lines per class per 10 s, the rest counted
+/// * `max_api_connections`: 256 connections on the API port; more are answered 503 and closed
+/// * `max_tls_http_connections`: 64 HTTP clients on the TLS port
+/// * `http_header_read_timeout`: 10 s to send a request's headers, on both ports
+/// * `http_idle_timeout`: 5 s without a request in progress or a byte moved, on both ports
+/// * `http2_max_concurrent_streams`: 8 streams per HTTP/2 connection (the TLS port)
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GatewayConfig {
     /// Time from TCP accept to a finished TLS handshake; slower clients are closed.
@@ -49,6 +54,25 @@ pub struct GatewayConfig {
     pub shutdown_grace: Duration,
     /// Handshake-failure log lines per failure class per 10 seconds.
     pub log_burst: u32,
+    /// Most connections on the API port at once. A connection beyond it is answered
+    /// `503 Service Unavailable` and closed at once, so it holds no file descriptor; the
+    /// binary counts this cap in its file-descriptor budget next to `max_connections`.
+    pub max_api_connections: usize,
+    /// Most HTTP clients on the TLS port at once (they also count against
+    /// `max_connections`); more are closed right after the handshake, so health checkers
+    /// cannot take the permits devices need.
+    pub max_tls_http_connections: usize,
+    /// Time an HTTP/1.1 client has to send a request's headers, on the API port and on the
+    /// TLS port. hyper starts this clock when it waits for a request, so it also bounds how
+    /// long a keep-alive connection may wait for its next one.
+    pub http_header_read_timeout: Duration,
+    /// Time an HTTP connection (either port, HTTP/1.1 or HTTP/2) may stay open with no request
+    /// in progress and no byte read or written; then it is closed (HTTP/2: GOAWAY).
+    pub http_idle_timeout: Duration,
+    /// Streams an HTTP/2 client may open at once on one connection (HTTP/2 is served on the
+    /// TLS port only; the API port speaks HTTP/1.1), RFC 9113
+    /// `SETTINGS_MAX_CONCURRENT_STREAMS`.
+    pub http2_max_concurrent_streams: u32,
 }
 
 /// Heartbeat intervals a device may miss before it is closed.
@@ -101,6 +125,15 @@ impl GatewayConfig {
             ("outbound queue length", self.outbound_queue_len),
             ("inbound queue length", self.inbound_queue_len),
             ("inbound bytes limit", self.inbound_bytes_limit),
+            ("max API connections", self.max_api_connections),
+            (
+                "max HTTP connections on the TLS port",
+                self.max_tls_http_connections,
+            ),
+            (
+                "HTTP/2 max concurrent streams",
+                self.http2_max_concurrent_streams as usize,
+            ),
         ] {
             if value == 0 {
                 return Err(format!("{name} must be at least 1"));
@@ -111,6 +144,8 @@ impl GatewayConfig {
             ("hello timeout", self.hello_timeout),
             ("echo timeout", self.echo_timeout),
             ("shutdown grace period", self.shutdown_grace),
+            ("HTTP header read timeout", self.http_header_read_timeout),
+            ("HTTP idle timeout", self.http_idle_timeout),
         ] {
             if value.is_zero() && name != "shutdown grace period" {
                 return Err(format!("{name} must be longer than 0"));
@@ -139,6 +174,11 @@ impl Default for GatewayConfig {
             echo_timeout: Duration::from_secs(5),
             shutdown_grace: Duration::from_secs(10),
             log_burst: 10,
+            max_api_connections: 256,
+            max_tls_http_connections: 64,
+            http_header_read_timeout: Duration::from_secs(10),
+            http_idle_timeout: Duration::from_secs(5),
+            http2_max_concurrent_streams: 8,
         }
     }
 }

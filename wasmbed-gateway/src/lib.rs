@@ -5,7 +5,8 @@
 //! protocol is [`protocol`] (reference: `docs/protocol.md`). The same port answers HTTP
 //! clients (`curl -k https://HOST:8081/health`). Operators use the HTTP API (8080): `/health`,
 //! `/ready`, `/devices`, `/devices/{id}`, `/devices/{id}/data`, `/devices/{id}/echo`,
-//! `/metrics`. Every limit is a field of [`GatewayConfig`].
+//! `/metrics`; all but `/health`, `/ready` and `/metrics` need a bearer token ([`auth`],
+//! [`Gateway::set_api_auth`]). Every limit is a field of [`GatewayConfig`].
 //!
 //! The `wasmbed-gateway` binary wraps this library: `cargo run --release -p wasmbed-gateway`
 //! serves in dev mode.
@@ -49,8 +50,10 @@
 #![forbid(unsafe_code)]
 
 pub mod api;
+pub mod auth;
 pub mod client;
 pub mod config;
+mod http;
 pub mod metrics;
 pub mod protocol;
 pub mod registry;
@@ -58,6 +61,7 @@ pub mod server;
 mod session;
 mod tls_http;
 
+pub use auth::{ApiAuth, ApiToken, ApiTokenError};
 pub use config::GatewayConfig;
 pub use server::{ALPN, Gateway, Mode};
 pub use tls_http::TLS_PORT_HTTP_LIFETIME;

@@ -16,7 +16,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use tokio::net::TcpListener;
 use tracing::{error, info, warn};
 use wasmbed_endpoint::{Endpoint, Host, MemoryImage};
-use wasmbed_gateway::{ALPN, Gateway, GatewayConfig, Mode};
+use wasmbed_gateway::{ALPN, ApiAuth, ApiToken, Gateway, GatewayConfig, Mode};
 use wasmbed_tls::{
     CertResolver, CertificateAuthority, CertificateOptions, ClientAuth, DeviceId, Identity,
     KeyAlgorithm, ServerOptions, c_header, dev_gateway, key_readable_by_others, load_certificates,
@@ -160,6 +160,65 @@ struct ServeArgs {
     /// Seconds between checks of --cert/--key for changes (0: reload only on SIGHUP).
     #[arg(long, env = "WASMBED_GATEWAY_RELOAD_CHECK_SECS", default_value_t = 10)]
     reload_check_secs: u64,
+    /// File holding the API's bearer token (32-512 characters of A-Z a-z 0-9 - . _ ~ + /, e.g.
+    /// `openssl rand -hex 32`), reread on SIGHUP. Required with --cert; in dev mode the
+    /// gateway makes <state-dir>/api-token once when this is not given.
+    #[arg(
+        long,
+        env = "WASMBED_GATEWAY_API_TOKEN_FILE",
+        conflicts_with = "insecure_api_no_auth"
+    )]
+    api_token_file: Option<PathBuf>,
+    /// Serve the device endpoints of the API without authentication: anyone who reaches the
+    /// API port can read and change every device's state. For isolated test networks only.
+    #[arg(
+        long,
+        env = "WASMBED_GATEWAY_INSECURE_API_NO_AUTH",
+        action = clap::ArgAction::Set,
+        num_args = 0..=1,
+        default_value_t = false,
+        default_missing_value = "true",
+        value_parser = clap::builder::BoolishValueParser::new()
+    )]
+    insecure_api_no_auth: bool,
+    /// Most connections on the API port at once; more are answered 503 and closed. Counted
+    /// in the file-descriptor budget with --max-connections.
+    #[arg(
+        long,
+        env = "WASMBED_GATEWAY_MAX_API_CONNECTIONS",
+        default_value_t = 256
+    )]
+    max_api_connections: usize,
+    /// Most HTTP clients (health checks) on the TLS port at once, within --max-connections.
+    #[arg(
+        long,
+        env = "WASMBED_GATEWAY_MAX_TLS_HTTP_CONNECTIONS",
+        default_value_t = 64
+    )]
+    max_tls_http_connections: usize,
+    /// Seconds an HTTP client has to send its request headers (both ports); it also bounds
+    /// how long a keep-alive connection waits for its next request.
+    #[arg(
+        long,
+        env = "WASMBED_GATEWAY_HTTP_HEADER_READ_TIMEOUT_SECS",
+        default_value_t = 10
+    )]
+    http_header_read_timeout_secs: u64,
+    /// Seconds an HTTP connection (both ports) may sit with no request in progress and no
+    /// byte moving before it is closed.
+    #[arg(
+        long,
+        env = "WASMBED_GATEWAY_HTTP_IDLE_TIMEOUT_SECS",
+        default_value_t = 5
+    )]
+    http_idle_timeout_secs: u64,
+    /// Streams one HTTP/2 client may open at once (HTTP/2 is served on the TLS port only).
+    #[arg(
+        long,
+        env = "WASMBED_GATEWAY_HTTP2_MAX_CONCURRENT_STREAMS",
+        default_value_t = 8
+    )]
+    http2_max_concurrent_streams: u32,
 }
 
 #[derive(Debug, Subcommand)]
@@ -343,10 +402,15 @@ fn serve(args: ServeArgs) -> Result<()> {
         inbound_bytes_limit: args.inbound_bytes_limit,
         echo_timeout: Duration::from_secs(args.echo_timeout_secs),
         shutdown_grace: Duration::from_secs(args.shutdown_grace_secs),
+        max_api_connections: args.max_api_connections,
+        max_tls_http_connections: args.max_tls_http_connections,
+        http_header_read_timeout: Duration::from_secs(args.http_header_read_timeout_secs),
+        http_idle_timeout: Duration::from_secs(args.http_idle_timeout_secs),
+        http2_max_concurrent_streams: args.http2_max_concurrent_streams,
         ..GatewayConfig::default()
     };
     config.validate().map_err(anyhow::Error::msg)?;
-    raise_open_file_limit(args.max_connections);
+    raise_open_file_limit(args.max_connections, args.max_api_connections);
     if args.require_client_cert && args.client_ca.is_none() {
         bail!(
             "--require-client-cert needs --client-ca, the device CA certificate(s) to verify devices with"
@@ -379,13 +443,17 @@ fn listen(addr: SocketAddr, backlog: u32) -> std::io::Result<TcpListener> {
     socket.listen(backlog)
 }
 
-/// File descriptors the gateway needs besides its TLS connections: listeners, API
-/// connections, the runtime's own, log output and certificate reloads.
+/// File descriptors the gateway needs besides its TLS and API connections: listeners, the
+/// TLS connections refused politely (`MAX_POLITE_REFUSALS`), the runtime's own, log output,
+/// certificate and token reloads.
 const RESERVED_FDS: u64 = 256;
 
-/// Raises the soft open-file limit to the hard one (every TLS connection is a descriptor; a
-/// soft limit of 1024 is common) and warns when `max_connections` cannot fit even so.
-fn raise_open_file_limit(max_connections: usize) {
+/// Raises the soft open-file limit to the hard one (every connection is a descriptor; a soft
+/// limit of 1024 is common) and warns when the budget, `max_connections` TLS connections plus
+/// `max_api_connections` API connections plus [`RESERVED_FDS`], cannot fit even so. Each
+/// port's cap keeps its connections inside its share, so a flood of API connections cannot
+/// take the descriptors devices need.
+fn raise_open_file_limit(max_connections: usize, max_api_connections: usize) {
     let limit = match rlimit::Resource::NOFILE.get() {
         Ok((soft, hard)) if soft < hard => match rlimit::Resource::NOFILE.set(hard, hard) {
             Ok(()) => {
@@ -400,12 +468,22 @@ fn raise_open_file_limit(max_connections: usize) {
         Ok((soft, _)) => soft,
         Err(e) => return warn!(error = %e, "cannot read the open-file limit"),
     };
-    let needed = max_connections as u64 + RESERVED_FDS;
+    let needed = max_connections as u64 + max_api_connections as u64 + RESERVED_FDS;
     if needed > limit {
         warn!(
             max_connections,
+            max_api_connections,
+            reserved = RESERVED_FDS,
             open_file_limit = limit,
-            "--max-connections needs about {needed} file descriptors but the open-file limit is {limit}; accepts fail past it (raise the hard limit: ulimit -Hn, or LimitNOFILE= in systemd)"
+            "--max-connections + --max-api-connections + {RESERVED_FDS} reserved need about {needed} file descriptors but the open-file limit is {limit}; device accepts fail past it (raise the hard limit: ulimit -Hn, or LimitNOFILE= in systemd, or lower the caps)"
+        );
+    } else {
+        info!(
+            max_connections,
+            max_api_connections,
+            reserved = RESERVED_FDS,
+            open_file_limit = limit,
+            "file-descriptor budget fits the open-file limit"
         );
     }
 }
@@ -447,6 +525,7 @@ async fn serve_async(args: ServeArgs, config: GatewayConfig) -> Result<()> {
     );
     let tls = server_config(resolver.clone())?;
     let gateway = Gateway::new(config, tls, mode).map_err(anyhow::Error::msg)?;
+    let token_file = api_auth(&args, mode, &gateway)?;
 
     let tls_listener = listen(args.tls_addr, args.listen_backlog).with_context(|| {
         format!(
@@ -464,10 +543,23 @@ async fn serve_async(args: ServeArgs, config: GatewayConfig) -> Result<()> {
     let api_addr = api_listener.local_addr()?;
     info!("Starting TLS server on {tls_addr}");
     info!("Starting HTTP API on {api_addr}");
-    if !api_addr.ip().is_loopback() {
-        warn!(
-            "the HTTP API has no authentication; keep {api_addr} on a trusted network (or --api-addr 127.0.0.1:8080)"
-        );
+    match &token_file {
+        Some(path) => {
+            let host = match api_addr.ip() {
+                ip if ip.is_unspecified() => "127.0.0.1".to_owned(),
+                IpAddr::V6(ip) => format!("[{ip}]"),
+                IpAddr::V4(ip) => ip.to_string(),
+            };
+            info!(
+                "the API needs a bearer token from {}: curl -H \"Authorization: Bearer $(cat {})\" http://{host}:{}/devices",
+                path.display(),
+                path.display(),
+                api_addr.port()
+            );
+        }
+        None => warn!(
+            "--insecure-api-no-auth: the HTTP API on {api_addr} has NO AUTHENTICATION; anyone who reaches it can read every device and send it data"
+        ),
     }
     if mode == Mode::Dev {
         warn!(
@@ -479,8 +571,12 @@ async fn serve_async(args: ServeArgs, config: GatewayConfig) -> Result<()> {
             "devices can use endpoint {endpoint} (Renode lines: wasmbed-gateway endpoint encode {endpoint})"
         );
     }
-    if mode == Mode::Dev {
+    // With a token file, its reload task owns SIGHUP (and says what it did).
+    if mode == Mode::Dev && args.api_token_file.is_none() {
         tokio::spawn(ignore_sighup_in_dev());
+    }
+    if let Some(path) = args.api_token_file.clone() {
+        tokio::spawn(reload_api_token_on_signal(gateway.clone(), path));
     }
     if let (Some(cert), Some(key)) = (args.cert.clone(), args.key.clone()) {
         tokio::spawn(reload_on_signal(
@@ -501,6 +597,81 @@ async fn serve_async(args: ServeArgs, config: GatewayConfig) -> Result<()> {
         .serve(tls_listener, api_listener, shutdown_signal())
         .await?;
     Ok(())
+}
+
+/// The dev-mode token file, in the state directory.
+const DEV_API_TOKEN_FILE: &str = "api-token";
+
+/// Sets the API's authentication from the flags; returns the token file clients read.
+///
+/// Production needs `--api-token-file` (or `--insecure-api-no-auth`, by name); dev mode makes
+/// `<state-dir>/api-token` once and reuses it.
+fn api_auth(args: &ServeArgs, mode: Mode, gateway: &Gateway) -> Result<Option<PathBuf>> {
+    if args.insecure_api_no_auth {
+        gateway.set_api_auth(ApiAuth::InsecureNoAuth);
+        return Ok(None);
+    }
+    let path = match (&args.api_token_file, mode) {
+        (Some(path), _) => path.clone(),
+        (None, Mode::Production) => bail!(
+            "production mode (--cert) needs --api-token-file FILE (or WASMBED_GATEWAY_API_TOKEN_FILE) with the HTTP API's bearer token, e.g. made with `(umask 077; openssl rand -hex 32 > api-token)`; --insecure-api-no-auth serves the API without authentication instead"
+        ),
+        (None, Mode::Dev) => {
+            let path = args.state_dir.join(DEV_API_TOKEN_FILE);
+            if !path.exists() {
+                std::fs::create_dir_all(&args.state_dir).with_context(|| {
+                    format!(
+                        "cannot create the state directory {}",
+                        args.state_dir.display()
+                    )
+                })?;
+                ApiToken::generate().save_new(&path)?;
+                info!(file = %path.display(), "made an API token (mode 0600)");
+            }
+            path
+        }
+    };
+    let token = load_api_token(&path).with_context(|| {
+        if args.api_token_file.is_none() {
+            format!(
+                "the dev API token is unusable (delete {} to make a new one)",
+                path.display()
+            )
+        } else {
+            "cannot use --api-token-file".to_owned()
+        }
+    })?;
+    gateway.set_api_auth(ApiAuth::Bearer(token));
+    Ok(Some(path))
+}
+
+/// Loads a token file and warns when others may read it.
+fn load_api_token(path: &Path) -> Result<ApiToken, wasmbed_gateway::ApiTokenError> {
+    let token = ApiToken::load(path)?;
+    if let Ok(Some(mode)) = key_readable_by_others(path) {
+        warn!(file = %path.display(), mode = format!("{mode:o}"), "the API token file is readable by other users; chmod 600 it");
+    }
+    Ok(token)
+}
+
+/// Rereads the token file on SIGHUP; a file that fails its checks keeps the current token.
+async fn reload_api_token_on_signal(gateway: Gateway, path: PathBuf) {
+    use tokio::signal::unix::{SignalKind, signal};
+    let Ok(mut hup) = signal(SignalKind::hangup()) else {
+        return error!("cannot listen for SIGHUP; API token reload is off");
+    };
+    while hup.recv().await.is_some() {
+        match load_api_token(&path) {
+            Ok(token) => {
+                gateway.set_api_auth(ApiAuth::Bearer(token));
+                info!(file = %path.display(), "API token reloaded");
+            }
+            Err(e) => error!(
+                error = %anyhow::Error::from(e).chain().map(ToString::to_string).collect::<Vec<_>>().join(": "),
+                "API token reload failed; keeping the current token"
+            ),
+        }
+    }
 }
 
 /// Completes on SIGTERM or SIGINT.

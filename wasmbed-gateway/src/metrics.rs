@@ -46,7 +46,7 @@ pub struct KindLabels {
 /// | `wasmbed_handshake_duration_seconds` | histogram | |
 /// | `wasmbed_frames_total` | counter | `type`, `direction` |
 /// | `wasmbed_protocol_errors_total` | counter | `kind` |
-/// | `wasmbed_connections_refused_total` | counter | `kind` (`connection_limit`) |
+/// | `wasmbed_connections_refused_total` | counter | `kind` (`connection_limit`, `api_connection_limit`, `tls_http_connection_limit`) |
 /// | `wasmbed_sessions_closed_total` | counter | `kind` (why the session ended) |
 pub struct Metrics {
     registry: Registry,
@@ -153,9 +153,13 @@ impl Metrics {
         ] {
             let _ = protocol_errors.get_or_create(&KindLabels { kind });
         }
-        let _ = refused.get_or_create(&KindLabels {
-            kind: "connection_limit",
-        });
+        for kind in [
+            "connection_limit",
+            "api_connection_limit",
+            "tls_http_connection_limit",
+        ] {
+            let _ = refused.get_or_create(&KindLabels { kind });
+        }
         Metrics {
             registry,
             sessions_active,

@@ -2,7 +2,7 @@
 //! session or to HTTP on the same port.
 
 use std::collections::HashMap;
-use std::future::{Future, IntoFuture};
+use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -18,6 +18,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracing::{debug, info, warn};
 
+use crate::auth::{ApiAuth, Authenticator};
 use crate::config::GatewayConfig;
 use crate::metrics::{HandshakeLabels, Metrics};
 use crate::registry::Registry;
@@ -57,8 +58,11 @@ pub struct Shared {
     acceptor: TlsAcceptor,
     connections: Arc<Semaphore>,
     refusals: Arc<Semaphore>,
-    tracker: TaskTracker,
+    pub(crate) api_connections: Arc<Semaphore>,
+    pub(crate) tls_http_connections: Arc<Semaphore>,
+    pub(crate) tracker: TaskTracker,
     pub(crate) log_limiter: LogLimiter,
+    pub(crate) authenticator: Authenticator,
 }
 
 impl std::fmt::Debug for Shared {
@@ -105,6 +109,9 @@ impl Gateway {
     /// A gateway with `config` serving TLS with `tls` (from `wasmbed_tls::server_config`,
     /// with [`ALPN`] among its protocols so HTTP clients are recognised).
     ///
+    /// Its API starts [`ApiAuth::Locked`]: every device endpoint answers 401 until
+    /// [`Gateway::set_api_auth`] names a token.
+    ///
     /// # Errors
     ///
     /// The message of [`GatewayConfig::validate`].
@@ -125,8 +132,11 @@ impl Gateway {
                 acceptor: TlsAcceptor::from(tls),
                 connections: Arc::new(Semaphore::new(config.max_connections)),
                 refusals: Arc::new(Semaphore::new(MAX_POLITE_REFUSALS)),
+                api_connections: Arc::new(Semaphore::new(config.max_api_connections)),
+                tls_http_connections: Arc::new(Semaphore::new(config.max_tls_http_connections)),
                 tracker: TaskTracker::new(),
                 log_limiter: LogLimiter::new(config.log_burst),
+                authenticator: Authenticator::new(),
                 config,
             }),
         })
@@ -137,18 +147,28 @@ impl Gateway {
         &self.shared
     }
 
+    /// How the API authenticates requests from now on (also for a token reload: requests
+    /// already past the check are not affected).
+    pub fn set_api_auth(&self, auth: ApiAuth) {
+        self.shared.authenticator.set(auth);
+    }
+
     /// The HTTP API router (port 8080), for serving elsewhere or testing with `oneshot`.
     pub fn router(&self) -> axum::Router {
         crate::api::router(self.shared.clone())
     }
 
     /// Serves devices on `tls_listener` and the API on `api_listener` until `shutdown`
-    /// completes, then stops accepting, sends GOODBYE to every device and waits up to
-    /// [`GatewayConfig::shutdown_grace`] for sessions to close.
+    /// completes, then stops accepting, sends GOODBYE to every device, closes idle HTTP
+    /// connections and waits up to [`GatewayConfig::shutdown_grace`] for the rest to close.
+    ///
+    /// The API port serves HTTP/1.1 to at most [`GatewayConfig::max_api_connections`]
+    /// clients; handlers see the client address as `ConnectInfo<SocketAddr>`.
     ///
     /// # Errors
     ///
-    /// An I/O error of the API server.
+    /// None today (accept errors are logged and retried); the `Result` leaves room for
+    /// listener errors that end serving.
     pub async fn serve(
         self,
         tls_listener: TcpListener,
@@ -158,21 +178,15 @@ impl Gateway {
         let shared = self.shared.clone();
         let token = shared.shutdown.clone();
         let accept = tokio::spawn(accept_loop(shared.clone(), tls_listener));
-        let api = tokio::spawn(
-            axum::serve(
-                api_listener,
-                self.router()
-                    .into_make_service_with_connect_info::<SocketAddr>(),
-            )
-            .with_graceful_shutdown(token.clone().cancelled_owned())
-            .into_future(),
-        );
-        let mut api = api;
-        let api_result = tokio::select! {
-            _ = shutdown => None,
-            _ = token.cancelled() => None,
-            result = &mut api => Some(result),
-        };
+        let api = tokio::spawn(crate::http::api_accept_loop(
+            shared.clone(),
+            api_listener,
+            self.router(),
+        ));
+        tokio::select! {
+            _ = shutdown => {}
+            _ = token.cancelled() => {}
+        }
         info!(
             sessions = shared.registry.connected_count(),
             grace = ?shared.config.shutdown_grace,
@@ -180,30 +194,21 @@ impl Gateway {
         );
         token.cancel();
         let _ = accept.await;
+        let _ = api.await;
         shared.tracker.close();
-        // Devices, HTTP clients on the TLS port and API requests all get the same grace period;
-        // after it, whatever is left is dropped rather than holding up the exit.
-        let grace = tokio::time::sleep(shared.config.shutdown_grace);
-        tokio::pin!(grace);
-        let drained = async {
-            shared.tracker.wait().await;
-            match api_result {
-                Some(result) => result,
-                None => api.await,
-            }
-        };
-        let api_result = tokio::select! {
-            result = drained => result.unwrap_or_else(|e| Err(io::Error::other(e))),
-            _ = &mut grace => {
-                warn!(
-                    remaining = shared.tracker.len(),
-                    "shutdown grace period over; closing the remaining connections"
-                );
-                Ok(())
-            }
-        };
+        // Devices, HTTP clients on either port and API requests all get the same grace
+        // period; after it, whatever is left is dropped rather than holding up the exit.
+        if tokio::time::timeout(shared.config.shutdown_grace, shared.tracker.wait())
+            .await
+            .is_err()
+        {
+            warn!(
+                remaining = shared.tracker.len(),
+                "shutdown grace period over; closing the remaining connections"
+            );
+        }
         info!("gateway stopped");
-        api_result
+        Ok(())
     }
 }
 

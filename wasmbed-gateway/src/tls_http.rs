@@ -1,9 +1,11 @@
 //! HTTP on the TLS port: `curl -k https://HOST:8081/health` answers like the API's `/health`.
 //!
 //! Only `/health` and `/ready` are served here; the device API stays on the API port, away from
-//! the network devices share. A client must send its request headers within the hello timeout
-//! and is closed after [`TLS_PORT_HTTP_LIFETIME`], so HTTP clients cannot hold connection permits
-//! that devices need.
+//! the network devices share. At most `max_tls_http_connections` HTTP clients are served at
+//! once; each must send its request headers within `http_header_read_timeout`, is closed after
+//! `http_idle_timeout` without a request and after [`TLS_PORT_HTTP_LIFETIME`] in any case, so
+//! HTTP clients cannot hold the connection permits devices need (see
+//! [`GatewayConfig`](crate::GatewayConfig)).
 
 use std::io;
 use std::net::SocketAddr;
@@ -11,18 +13,19 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use bytes::{Buf, BytesMut};
-use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
-use hyper_util::server::conn::auto;
-use hyper_util::service::TowerToHyperService;
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
-use tracing::debug;
+use std::time::Duration;
 
+use bytes::{Buf, BytesMut};
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt as _, ReadBuf};
+use tracing::warn;
+
+use crate::http::Port;
+use crate::metrics::Metrics;
 use crate::server::Shared;
 
 /// The longest an HTTP connection on the TLS port stays open: enough for a health check,
 /// far too short to starve devices of connection permits.
-pub const TLS_PORT_HTTP_LIFETIME: std::time::Duration = std::time::Duration::from_secs(30);
+pub const TLS_PORT_HTTP_LIFETIME: Duration = Duration::from_secs(30);
 
 /// A stream that first yields bytes already read from it.
 #[derive(Debug)]
@@ -76,32 +79,25 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for Rewind<S> {
     }
 }
 
-/// Serves HTTP/1.1 or HTTP/2 on an established TLS stream until the client is done.
-pub(crate) async fn serve<S>(shared: Arc<Shared>, stream: Rewind<S>, peer: SocketAddr)
+/// Serves HTTP/1.1 or HTTP/2 on an established TLS stream until the client is done, within
+/// [`GatewayConfig::max_tls_http_connections`](crate::GatewayConfig) and the HTTP limits.
+pub(crate) async fn serve<S>(shared: Arc<Shared>, mut stream: Rewind<S>, peer: SocketAddr)
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
-    let service = TowerToHyperService::new(crate::api::tls_port_router(shared.clone()));
-    let mut builder = auto::Builder::new(TokioExecutor::new());
-    builder
-        .http1()
-        .timer(TokioTimer::new())
-        .header_read_timeout(shared.config.hello_timeout);
-    builder
-        .http2()
-        .timer(TokioTimer::new())
-        .keep_alive_interval(None)
-        .max_concurrent_streams(8);
-    let connection = builder.serve_connection(TokioIo::new(stream), service);
-    tokio::select! {
-        result = connection => {
-            if let Err(e) = result {
-                debug!(%peer, error = %e, "HTTP client on the TLS port");
-            }
+    let Ok(_permit) = shared.tls_http_connections.clone().try_acquire_owned() else {
+        Metrics::count(&shared.metrics.refused, "tls_http_connection_limit");
+        if let Some(suppressed) = shared.log_limiter.allow("tls_http_connection_limit") {
+            warn!(
+                %peer,
+                max_tls_http_connections = shared.config.max_tls_http_connections,
+                suppressed_since_last = suppressed,
+                "HTTP connection limit on the TLS port reached; closing"
+            );
         }
-        _ = tokio::time::sleep(TLS_PORT_HTTP_LIFETIME) => {
-            debug!(%peer, "HTTP client on the TLS port closed after {TLS_PORT_HTTP_LIFETIME:?}");
-        }
-        _ = shared.shutdown.cancelled() => {}
-    }
+        let _ = tokio::time::timeout(Duration::from_secs(1), stream.shutdown()).await;
+        return;
+    };
+    let router = crate::api::tls_port_router(shared.clone());
+    crate::http::serve_connection(&shared, stream, peer, router, Port::Tls).await;
 }

@@ -73,6 +73,8 @@ async fn hostile_inputs_get_answers_and_disturb_no_other_device() {
         "1",
         "--heartbeat-interval-secs",
         "2",
+        "--http-header-read-timeout-secs",
+        "1",
     ]);
     let witness = device(&gw, "witness").await;
 
@@ -181,8 +183,8 @@ async fn hostile_inputs_get_answers_and_disturb_no_other_device() {
     );
     still_fine(&gw, &witness).await;
 
-    // An HTTP client on the TLS port that never finishes its headers is closed at the hello
-    // timeout, so it cannot hold a connection permit.
+    // An HTTP client on the TLS port that never finishes its headers is closed at the header
+    // read timeout, so it cannot hold a connection permit.
     let mut stream = tls(gw.tls).await;
     stream
         .write_all(b"GET /health HTTP/1.1\r\nHost: x\r\n")

@@ -64,7 +64,7 @@ fn the_soft_open_file_limit_is_raised_to_the_hard_one() {
     if hard > 256 {
         assert!(log.contains("raised the open-file limit"), "{log}");
     }
-    assert!(!log.contains("--max-connections needs"), "{log}");
+    assert!(log.contains("file-descriptor budget fits"), "{log}");
 }
 
 #[test]
@@ -76,7 +76,8 @@ fn max_connections_beyond_the_limit_is_warned_about() {
     }
     let (log, _, _) = start_with_low_soft_limit(hard);
     assert!(
-        log.contains("--max-connections needs about") && log.contains("ulimit -Hn"),
+        log.contains("--max-connections + --max-api-connections + 256 reserved need about")
+            && log.contains("ulimit -Hn"),
         "{log}"
     );
 }

@@ -45,8 +45,15 @@ pub struct Gateway {
     pub tls: SocketAddr,
     pub api: SocketAddr,
     pub dir: tempfile::TempDir,
+    /// The API's bearer token: the dev token from the state directory, or the file passed
+    /// with `--api-token-file` (made by [`Gateway::start_in`] for production gateways);
+    /// `None` with `--insecure-api-no-auth`.
+    pub token: Option<String>,
     log: Arc<Mutex<Vec<String>>>,
 }
+
+/// The token [`Gateway::start_in`] gives a production gateway whose test names none.
+pub const TEST_API_TOKEN: &str = "test-token-0123456789abcdef0123456789abcdef";
 
 impl Gateway {
     /// Starts the binary with `args` plus loopback ports and a temporary state directory.
@@ -56,12 +63,34 @@ impl Gateway {
     }
 
     pub fn start_in(dir: tempfile::TempDir, args: &[&str]) -> Gateway {
-        let mut command = Command::new(bin());
+        Gateway::start_command(dir, Command::new(bin()), args)
+    }
+
+    /// Starts the binary under an open-file limit of `nofile` (soft and hard), as
+    /// `sh -c 'ulimit -n N && exec gateway ...'` does.
+    pub fn start_with_open_file_limit(nofile: u64, args: &[&str]) -> Gateway {
+        let mut command = Command::new("sh");
+        command
+            .arg("-c")
+            .arg(format!(r#"ulimit -n {nofile} && exec "$0" "$@""#))
+            .arg(bin());
+        Gateway::start_command(tempfile::tempdir().unwrap(), command, args)
+    }
+
+    /// Starts `command` (the binary, or a wrapper that execs it with the arguments added).
+    pub fn start_command(dir: tempfile::TempDir, mut command: Command, args: &[&str]) -> Gateway {
         // Loopback ports chosen by the kernel, unless the test names its own.
         for flag in ["--tls-addr", "--api-addr"] {
             if !args.contains(&flag) {
                 command.args([flag, "127.0.0.1:0"]);
             }
+        }
+        // A production gateway refuses to start without an API token; give it one.
+        let named = |flag: &str| args.iter().any(|a| a.split('=').next() == Some(flag));
+        if named("--cert") && !named("--api-token-file") && !named("--insecure-api-no-auth") {
+            let path = dir.path().join("test-api-token");
+            write_secret(&path, TEST_API_TOKEN);
+            command.arg("--api-token-file").arg(&path);
         }
         let mut child = command
             .arg("--state-dir")
@@ -89,12 +118,23 @@ impl Gateway {
             tls: "0.0.0.0:0".parse().unwrap(),
             api: "0.0.0.0:0".parse().unwrap(),
             dir,
+            token: None,
             log,
         };
         let tls = gateway.wait_for_log("Starting TLS server on ", Duration::from_secs(30));
         let api = gateway.wait_for_log("Starting HTTP API on ", Duration::from_secs(5));
         gateway.tls = address_after(&tls, "Starting TLS server on ");
         gateway.api = address_after(&api, "Starting HTTP API on ");
+        if !named("--insecure-api-no-auth") {
+            // The gateway logs the file it reads the token from.
+            let line =
+                gateway.wait_for_log("the API needs a bearer token from ", Duration::from_secs(5));
+            let start = line.find(" from ").unwrap() + " from ".len();
+            let path = &line[start..line[start..].find(": curl").unwrap() + start];
+            let token = std::fs::read_to_string(path)
+                .unwrap_or_else(|e| panic!("cannot read the API token file {path}: {e}"));
+            gateway.token = Some(token.trim_end().to_owned());
+        }
         gateway
     }
 
@@ -152,9 +192,27 @@ impl Gateway {
         }
     }
 
-    /// `GET` (or another method) on the API with curl; returns (status, body).
+    /// `GET` (or another method) on the API with curl, with the bearer token; returns
+    /// (status, body).
     pub fn api(&self, method: &str, path: &str, body: Option<&[u8]>) -> (u16, String) {
-        curl(&format!("http://{}{path}", self.api), method, body, &[])
+        match &self.token {
+            Some(token) => {
+                let header = format!("Authorization: Bearer {token}");
+                self.api_with(method, path, body, &["-H", &header])
+            }
+            None => self.api_with(method, path, body, &[]),
+        }
+    }
+
+    /// Like [`Gateway::api`] but with only the given extra curl arguments (no token).
+    pub fn api_with(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<&[u8]>,
+        extra: &[&str],
+    ) -> (u16, String) {
+        curl(&format!("http://{}{path}", self.api), method, body, extra)
     }
 
     pub fn api_json(&self, path: &str) -> serde_json::Value {
@@ -205,6 +263,20 @@ fn address_after(line: &str, prefix: &str) -> SocketAddr {
         .unwrap()
         .parse()
         .unwrap()
+}
+
+/// Writes a secret file with mode 0600.
+pub fn write_secret(path: &Path, content: &str) {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)
+        .unwrap();
+    file.write_all(content.as_bytes()).unwrap();
 }
 
 /// Runs curl; returns (status, body).
