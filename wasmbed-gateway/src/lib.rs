@@ -57,6 +57,7 @@ pub mod registry;
 pub mod server;
 mod session;
 mod tls_http;
+mod tls_io;
 
 pub use config::GatewayConfig;
 pub use server::{ALPN, Gateway, Mode};

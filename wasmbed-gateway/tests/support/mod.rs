@@ -56,6 +56,11 @@ impl Gateway {
     }
 
     pub fn start_in(dir: tempfile::TempDir, args: &[&str]) -> Gateway {
+        Gateway::start_logging(dir, args, "debug")
+    }
+
+    /// Like [`Gateway::start_in`], with `WASMBED_GATEWAY_LOG` set to `log_filter`.
+    pub fn start_logging(dir: tempfile::TempDir, args: &[&str], log_filter: &str) -> Gateway {
         let mut command = Command::new(bin());
         // Loopback ports chosen by the kernel, unless the test names its own.
         for flag in ["--tls-addr", "--api-addr"] {
@@ -67,7 +72,7 @@ impl Gateway {
             .arg("--state-dir")
             .arg(dir.path().join("state"))
             .args(args)
-            .env("WASMBED_GATEWAY_LOG", "debug")
+            .env("WASMBED_GATEWAY_LOG", log_filter)
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
