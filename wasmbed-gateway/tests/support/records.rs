@@ -69,6 +69,39 @@ pub fn legacy_client_hello(version: u16) -> Vec<u8> {
     record(HANDSHAKE, version, &handshake_message(1, &body))
 }
 
+/// A TLS 1.2 ClientHello record offering `suites`, with the extensions a device sends
+/// (signature_algorithms ECDSA-SHA256, supported_groups P-256, ec_point_formats) and, if
+/// given, a server_name extension carrying `sni` as a host_name.
+pub fn tls12_client_hello(suites: &[u16], sni: Option<&[u8]>) -> Vec<u8> {
+    let mut body = 0x0303u16.to_be_bytes().to_vec();
+    body.extend_from_slice(&[0x5a; 32]);
+    body.push(0);
+    body.extend_from_slice(&u16::try_from(2 * suites.len()).unwrap().to_be_bytes());
+    for suite in suites {
+        body.extend_from_slice(&suite.to_be_bytes());
+    }
+    body.extend_from_slice(&[0x01, 0x00]);
+    let mut extensions = Vec::new();
+    let mut extension = |typ: u16, data: &[u8]| {
+        extensions.extend_from_slice(&typ.to_be_bytes());
+        extensions.extend_from_slice(&u16::try_from(data.len()).unwrap().to_be_bytes());
+        extensions.extend_from_slice(data);
+    };
+    extension(0x000d, &[0x00, 0x02, 0x04, 0x03]);
+    extension(0x000a, &[0x00, 0x02, 0x00, 0x17]);
+    extension(0x000b, &[0x01, 0x00]);
+    if let Some(name) = sni {
+        let len = u16::try_from(name.len()).unwrap().to_be_bytes();
+        let list = u16::try_from(name.len() + 3).unwrap().to_be_bytes();
+        let mut data = vec![list[0], list[1], 0x00, len[0], len[1]];
+        data.extend_from_slice(name);
+        extension(0x0000, &data);
+    }
+    body.extend_from_slice(&u16::try_from(extensions.len()).unwrap().to_be_bytes());
+    body.extend_from_slice(&extensions);
+    record(HANDSHAKE, 0x0301, &handshake_message(1, &body))
+}
+
 /// A TLS 1.2 ClientHello message `len` bytes long (at most about 128 KiB): a cipher suite
 /// list of up to 32767 entries and a padding extension (RFC 7685) fill it.
 pub fn oversized_client_hello(len: usize) -> Vec<u8> {
