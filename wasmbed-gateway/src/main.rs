@@ -327,7 +327,9 @@ fn log_filter(spec: Option<&str>) -> (tracing_subscriber::EnvFilter, Option<Stri
         Some(spec) => match parse(spec) {
             Ok(filter) => (filter, None),
             Err(e) => (
-                tracing_subscriber::EnvFilter::new(format!("{DEFAULT_LOG_FILTER},{RUSTLS_LOG_CAP}")),
+                tracing_subscriber::EnvFilter::new(format!(
+                    "{DEFAULT_LOG_FILTER},{RUSTLS_LOG_CAP}"
+                )),
                 Some(format!(
                     "warning: ignoring log filter {spec:?} ({e}); logging at {DEFAULT_LOG_FILTER}"
                 )),

@@ -491,19 +491,15 @@ async fn handshake(
         Ok(Ok(_)) => {}
     }
     let config = shared.acceptor.config();
-    let conn = match tokio::time::timeout_at(
-        deadline.into(),
-        tls_io::handshake(&mut tcp, config),
-    )
-    .await
-    {
-        Err(_) => return Err(timeout("handshake not finished")),
-        Ok(Err(failure)) => {
-            drain_until_closed(&mut tcp, deadline).await;
-            return Err(failure);
-        }
-        Ok(Ok(conn)) => conn,
-    };
+    let conn =
+        match tokio::time::timeout_at(deadline.into(), tls_io::handshake(&mut tcp, config)).await {
+            Err(_) => return Err(timeout("handshake not finished")),
+            Ok(Err(failure)) => {
+                drain_until_closed(&mut tcp, deadline).await;
+                return Err(failure);
+            }
+            Ok(Ok(conn)) => conn,
+        };
     // tokio-rustls has no constructor for a finished connection; accept_with hands over the
     // fresh one it would handshake, and the finished one takes its place, so the future only
     // flushes.

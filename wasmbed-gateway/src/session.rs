@@ -39,7 +39,11 @@ type Stream = Framed<Rewind<Alerting<Tls>>, FrameCodec>;
 /// [`SESSION_BUFFER_LEN`] avoids.
 fn framed(tls: Tls, read: BytesMut, max_frame_len: u32) -> Stream {
     let codec = FrameCodec::new(max_frame_len);
-    Framed::with_capacity(Rewind::new(Alerting::new(tls), read), codec, SESSION_BUFFER_LEN)
+    Framed::with_capacity(
+        Rewind::new(Alerting::new(tls), read),
+        codec,
+        SESSION_BUFFER_LEN,
+    )
 }
 
 /// Initial capacity of a session's read and write buffers, in bytes: a HELLO, heartbeat or

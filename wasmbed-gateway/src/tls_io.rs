@@ -217,7 +217,11 @@ impl Sent {
 }
 
 /// Writes everything rustls has queued.
-async fn flush(tcp: &mut TcpStream, conn: &mut ServerConnection, sent: &mut Sent) -> io::Result<()> {
+async fn flush(
+    tcp: &mut TcpStream,
+    conn: &mut ServerConnection,
+    sent: &mut Sent,
+) -> io::Result<()> {
     while conn.wants_write() {
         let mut bytes = Vec::new();
         conn.write_tls(&mut bytes)?;
@@ -351,7 +355,10 @@ fn read_failed(e: io::Error) -> Failure {
         | io::ErrorKind::ConnectionReset
         | io::ErrorKind::ConnectionAborted
         | io::ErrorKind::BrokenPipe => (HandshakeFailure::PeerClosed, e.to_string()),
-        _ => (HandshakeFailure::Other, format!("reading from the client: {e}")),
+        _ => (
+            HandshakeFailure::Other,
+            format!("reading from the client: {e}"),
+        ),
     }
 }
 
@@ -360,7 +367,10 @@ fn write_failed(e: io::Error) -> Failure {
         io::ErrorKind::ConnectionReset
         | io::ErrorKind::ConnectionAborted
         | io::ErrorKind::BrokenPipe => (HandshakeFailure::PeerClosed, e.to_string()),
-        _ => (HandshakeFailure::Other, format!("writing to the client: {e}")),
+        _ => (
+            HandshakeFailure::Other,
+            format!("writing to the client: {e}"),
+        ),
     }
 }
 
@@ -368,9 +378,9 @@ fn write_failed(e: io::Error) -> Failure {
 pub(crate) fn classify(error: &rustls::Error) -> Failure {
     use HandshakeFailure as F;
     let class = match error {
-        rustls::Error::AlertReceived(AlertDescription::CloseNotify | AlertDescription::UserCanceled) => {
-            F::PeerClosed
-        }
+        rustls::Error::AlertReceived(
+            AlertDescription::CloseNotify | AlertDescription::UserCanceled,
+        ) => F::PeerClosed,
         rustls::Error::AlertReceived(alert) => {
             return (
                 F::ClientAlert,
@@ -496,10 +506,16 @@ impl HasConnection for crate::session::Tls {
 
 /// Writes what rustls queued. (tokio-rustls' `poll_flush` refuses to once the connection has
 /// failed, which is when the alert is queued.)
-fn poll_write_queued<S: HasConnection>(stream: &mut S, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+fn poll_write_queued<S: HasConnection>(
+    stream: &mut S,
+    cx: &mut Context<'_>,
+) -> Poll<io::Result<()>> {
     let (tcp, conn) = stream.parts();
     while conn.wants_write() {
-        match conn.write_tls(&mut PollWriter { tcp: &mut *tcp, cx: &mut *cx }) {
+        match conn.write_tls(&mut PollWriter {
+            tcp: &mut *tcp,
+            cx: &mut *cx,
+        }) {
             Ok(0) => return Poll::Ready(Err(io::ErrorKind::WriteZero.into())),
             Ok(_) => {}
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Poll::Pending,
@@ -627,7 +643,9 @@ mod tests {
 
     #[test]
     fn record_types_walks_headers() {
-        let bytes = [0x16, 3, 3, 0, 1, 0xaa, 0x14, 3, 3, 0, 1, 1, 0x15, 3, 3, 0, 2, 2, 10];
+        let bytes = [
+            0x16, 3, 3, 0, 1, 0xaa, 0x14, 3, 3, 0, 1, 1, 0x15, 3, 3, 0, 2, 2, 10,
+        ];
         assert_eq!(record_types(&bytes), vec![0x16, 0x14, 0x15]);
     }
 

@@ -3,16 +3,16 @@
 //! item 1. Each case is crafted below rustls' client API and sent over a real socket to the
 //! real binary; the bytes that come back are checked exactly.
 
-mod support;
 #[path = "support/records.rs"]
 mod records;
+mod support;
 
 use std::time::Duration;
 
 use records::{
-    APPLICATION_DATA, client_config, client_hello, connect, device_schemes, fatal_alert,
-    fragment, legacy_client_hello, oversized_client_hello, read_record, read_sealed,
-    read_until_close, record, record_payload, send,
+    APPLICATION_DATA, client_config, client_hello, connect, device_schemes, fatal_alert, fragment,
+    legacy_client_hello, oversized_client_hello, read_record, read_sealed, read_until_close,
+    record, record_payload, send,
 };
 use support::Gateway;
 use wasmbed_tls::rustls::crypto::aws_lc_rs::cipher_suite;
@@ -27,9 +27,11 @@ const PROTOCOL_VERSION: u8 = 70;
 /// Waits until `wasmbed_handshakes_total{result}` reaches `expected` (the gateway counts a
 /// failure once the client has closed too).
 fn assert_metric(gw: &Gateway, result: &str, expected: u64) {
-    gw.eventually(Duration::from_secs(10), &format!("{result} counted {expected} times"), || {
-        metric(gw, result) == expected
-    });
+    gw.eventually(
+        Duration::from_secs(10),
+        &format!("{result} counted {expected} times"),
+        || metric(gw, result) == expected,
+    );
 }
 
 fn metric(gw: &Gateway, result: &str) -> u64 {
@@ -96,7 +98,10 @@ fn tls_1_2_with_only_ecdsa_sha384_and_sha512_gets_handshake_failure() {
         SignatureScheme::ECDSA_NISTP521_SHA512,
     ];
     let mut tcp = connect(gw.tls);
-    send(&mut tcp, &client_hello(client_config(&[&TLS12], &[], &schemes)));
+    send(
+        &mut tcp,
+        &client_hello(client_config(&[&TLS12], &[], &schemes)),
+    );
     assert_eq!(read_until_close(&mut tcp), fatal_alert(HANDSHAKE_FAILURE));
     drop(tcp);
     let line = gw.wait_for_log("class=\"no_signature_scheme\"", Duration::from_secs(5));
@@ -143,10 +148,11 @@ fn all_zero_inner_plaintext_after_the_handshake_gets_an_alert_before_close() {
     let zero = keys.seal(ContentType::Unknown(0), &[]);
     send(&mut tcp, &zero);
     let records = read_sealed(&mut tcp, &mut keys, Duration::from_secs(20));
-    let last = records.last().unwrap_or_else(|| panic!("the gateway closed without a record: {}", gw.log_text()));
+    let last = records
+        .last()
+        .unwrap_or_else(|| panic!("the gateway closed without a record: {}", gw.log_text()));
     assert_eq!(last.0, ContentType::Alert, "{}", gw.log_text());
     assert_eq!(last.1, [1, 0], "close_notify: {records:?}");
     drop(tcp);
     gw.wait_for_log("IllegalTlsInnerPlaintext", Duration::from_secs(5));
 }
-

@@ -4,9 +4,9 @@
 //!
 //! The gateways here log at `info`, as an operator would run them.
 
-mod support;
 #[path = "support/records.rs"]
 mod records;
+mod support;
 
 use std::io::Write;
 use std::net::SocketAddr;
@@ -99,7 +99,10 @@ fn bad_sni() {
     let mut gw = gateway(&[]);
     let peer = exchange(&gw, &tls12_client_hello(&[0xc02b], Some(b"bad name!")));
     let line = expect_failure(&mut gw, peer, "bad_sni");
-    assert!(!line.contains("ServerNameMustContainOneHostName\""), "{line}");
+    assert!(
+        !line.contains("ServerNameMustContainOneHostName\""),
+        "{line}"
+    );
 }
 
 /// Half a ClientHello, then the client goes away: logged at info, not silently.
@@ -154,11 +157,7 @@ fn client_certificate_refused_says_why() {
     let ca = dir.path().join("devices/device-ca.pem");
     let mut gw = Gateway::start_logging(
         dir,
-        &[
-            "--client-ca",
-            ca.to_str().unwrap(),
-            "--require-client-cert",
-        ],
+        &["--client-ca", ca.to_str().unwrap(), "--require-client-cert"],
         "info",
     );
     let mut client = ClientConnection::new(
@@ -240,7 +239,11 @@ fn connect_with_ip_sni(gw: &Gateway) {
 #[test]
 fn ip_address_as_sni_adds_no_rustls_line_at_info_or_warn() {
     // (A bare `warn` would hide the startup lines the test harness reads the ports from.)
-    for filter in ["info", "warn,wasmbed_gateway=info", "info,wasmbed_gateway=debug"] {
+    for filter in [
+        "info",
+        "warn,wasmbed_gateway=info",
+        "info,wasmbed_gateway=debug",
+    ] {
         let gw = Gateway::start_logging(tempfile::tempdir().unwrap(), &[], filter);
         for _ in 0..3 {
             connect_with_ip_sni(&gw);

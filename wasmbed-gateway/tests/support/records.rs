@@ -14,13 +14,13 @@ use wasmbed_tls::rustls::client::danger::{
 };
 use wasmbed_tls::rustls::crypto::aws_lc_rs;
 use wasmbed_tls::rustls::crypto::cipher::{
-    InboundOpaqueMessage, MessageDecrypter, MessageEncrypter, OutboundChunks,
-    OutboundPlainMessage,
+    InboundOpaqueMessage, MessageDecrypter, MessageEncrypter, OutboundChunks, OutboundPlainMessage,
 };
 use wasmbed_tls::rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use wasmbed_tls::rustls::{
-    self, ClientConfig, ClientConnection, ConnectionTrafficSecrets, ContentType, DigitallySignedStruct,
-    ProtocolVersion, SignatureScheme, SupportedCipherSuite, SupportedProtocolVersion,
+    self, ClientConfig, ClientConnection, ConnectionTrafficSecrets, ContentType,
+    DigitallySignedStruct, ProtocolVersion, SignatureScheme, SupportedCipherSuite,
+    SupportedProtocolVersion,
 };
 
 pub const ALERT: u8 = 0x15;
@@ -316,8 +316,11 @@ impl Keys {
 
     /// Decrypts the server's next record: (inner content type, plaintext).
     pub fn open(&mut self, typ: u8, mut payload: Vec<u8>) -> (ContentType, Vec<u8>) {
-        let message =
-            InboundOpaqueMessage::new(ContentType::from(typ), ProtocolVersion::TLSv1_2, &mut payload);
+        let message = InboundOpaqueMessage::new(
+            ContentType::from(typ),
+            ProtocolVersion::TLSv1_2,
+            &mut payload,
+        );
         let plain = self.decrypter.decrypt(message, self.rx_seq).unwrap();
         self.rx_seq += 1;
         (plain.typ, plain.payload.to_vec())
@@ -325,7 +328,11 @@ impl Keys {
 }
 
 /// Reads the server's records until it closes or `limit` passes, decrypting each.
-pub fn read_sealed(tcp: &mut TcpStream, keys: &mut Keys, limit: Duration) -> Vec<(ContentType, Vec<u8>)> {
+pub fn read_sealed(
+    tcp: &mut TcpStream,
+    keys: &mut Keys,
+    limit: Duration,
+) -> Vec<(ContentType, Vec<u8>)> {
     let deadline = Instant::now() + limit;
     let mut out = Vec::new();
     while let Some(left) = deadline.checked_duration_since(Instant::now()) {
