@@ -7,6 +7,8 @@
 mod records;
 mod support;
 
+use std::io::Read;
+use std::sync::Arc;
 use std::time::Duration;
 
 use records::{
@@ -16,8 +18,13 @@ use records::{
 };
 use support::Gateway;
 use wasmbed_tls::rustls::crypto::aws_lc_rs::cipher_suite;
+use wasmbed_tls::rustls::crypto::cipher::{
+    InboundOpaqueMessage, OutboundChunks, OutboundPlainMessage,
+};
 use wasmbed_tls::rustls::version::{TLS12, TLS13};
-use wasmbed_tls::rustls::{AlertDescription, ContentType, SignatureScheme};
+use wasmbed_tls::rustls::{
+    AlertDescription, ClientConnection, ContentType, ProtocolVersion, SignatureScheme,
+};
 
 const UNEXPECTED_MESSAGE: u8 = 10;
 const HANDSHAKE_FAILURE: u8 = 40;
@@ -155,4 +162,67 @@ fn all_zero_inner_plaintext_after_the_handshake_gets_an_alert_before_close() {
     assert_eq!(last.1, [1, 0], "close_notify: {records:?}");
     drop(tcp);
     gw.wait_for_log("IllegalTlsInnerPlaintext", Duration::from_secs(5));
+}
+
+/// During the handshake: the client's second flight replaced by a record, under the client's
+/// handshake traffic key, whose inner plaintext is all zeros. The gateway has sent its
+/// encrypted flight, so the alert must come encrypted; rustls lets it send close_notify, which
+/// must arrive before the connection closes.
+#[test]
+fn all_zero_inner_plaintext_during_the_handshake_gets_an_encrypted_alert() {
+    let mut gw = Gateway::start(&[]);
+    let secrets = Arc::new(records::Secrets::default());
+    let mut config = (*client_config(
+        &[&TLS13],
+        &[cipher_suite::TLS13_CHACHA20_POLY1305_SHA256],
+        &device_schemes(),
+    ))
+    .clone();
+    config.key_log = secrets.clone();
+    let mut client =
+        ClientConnection::new(Arc::new(config), "localhost".try_into().unwrap()).unwrap();
+    let mut tcp = connect(gw.tls);
+    client.write_tls(&mut tcp).unwrap();
+    while client.is_handshaking() {
+        let mut buf = [0u8; 4096];
+        let n = tcp.read(&mut buf).unwrap();
+        assert!(n > 0, "the gateway closed during its flight");
+        client.read_tls(&mut &buf[..n]).unwrap();
+        client.process_new_packets().unwrap();
+    }
+    let (mut client_key, _) =
+        records::chacha_traffic_keys(&secrets.get("CLIENT_HANDSHAKE_TRAFFIC_SECRET"));
+    // After its Finished the gateway sends under its first application traffic key (RFC 8446
+    // section 7.2), from sequence number 0.
+    let (_, mut server_key) = records::chacha_traffic_keys(&secrets.get("SERVER_TRAFFIC_SECRET_0"));
+    let zero = client_key
+        .encrypt(
+            OutboundPlainMessage {
+                typ: ContentType::Unknown(0),
+                version: ProtocolVersion::TLSv1_2,
+                payload: OutboundChunks::Single(&[]),
+            },
+            0,
+        )
+        .unwrap()
+        .encode();
+    send(&mut tcp, &zero);
+    let answer = records::split_records(&read_until_close(&mut tcp));
+    drop(tcp);
+    let (typ, mut payload) = answer.last().cloned().expect("closed without an alert");
+    assert_eq!(typ, APPLICATION_DATA, "{answer:?}");
+    let alert = server_key
+        .decrypt(
+            InboundOpaqueMessage::new(
+                ContentType::ApplicationData,
+                ProtocolVersion::TLSv1_2,
+                &mut payload,
+            ),
+            0,
+        )
+        .unwrap();
+    assert_eq!(alert.typ, ContentType::Alert);
+    assert_eq!(alert.payload, [1, 0], "close_notify");
+    let line = gw.wait_for_log("class=\"malformed_tls\"", Duration::from_secs(10));
+    assert!(line.contains("IllegalTlsInnerPlaintext"), "{line}");
 }

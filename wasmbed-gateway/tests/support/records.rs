@@ -344,6 +344,78 @@ pub fn read_sealed(
     out
 }
 
+/// A key log that keeps every secret a rustls client derives, by label.
+#[derive(Debug, Default)]
+pub struct Secrets(pub std::sync::Mutex<Vec<(String, Vec<u8>)>>);
+
+impl rustls::KeyLog for Secrets {
+    fn log(&self, label: &str, _client_random: &[u8], secret: &[u8]) {
+        self.0
+            .lock()
+            .unwrap()
+            .push((label.to_owned(), secret.to_vec()));
+    }
+
+    fn will_log(&self, _label: &str) -> bool {
+        true
+    }
+}
+
+impl Secrets {
+    pub fn get(&self, label: &str) -> Vec<u8> {
+        let secrets = self.0.lock().unwrap();
+        secrets
+            .iter()
+            .find(|(name, _)| name == label)
+            .unwrap_or_else(|| panic!("no {label}"))
+            .1
+            .clone()
+    }
+}
+
+/// The record key and IV of a TLS_CHACHA20_POLY1305_SHA256 traffic secret (RFC 8446 section
+/// 7.3: HKDF-Expand-Label with "key" and "iv").
+pub fn chacha_traffic_keys(
+    secret: &[u8],
+) -> (Box<dyn MessageEncrypter>, Box<dyn MessageDecrypter>) {
+    let suite = aws_lc_rs::cipher_suite::TLS13_CHACHA20_POLY1305_SHA256
+        .tls13()
+        .unwrap();
+    let expander = suite
+        .hkdf_provider
+        .expander_for_okm(&rustls::crypto::tls13::OkmBlock::new(secret));
+    let expand = |label: &[u8], out: &mut [u8]| {
+        let len = u16::try_from(out.len()).unwrap().to_be_bytes();
+        let label_len = [u8::try_from(6 + label.len()).unwrap()];
+        expander
+            .expand_slice(&[&len, &label_len, b"tls13 ", label, &[0]], out)
+            .unwrap();
+    };
+    let mut key = [0u8; 32];
+    let mut iv = [0u8; 12];
+    expand(b"key", &mut key);
+    expand(b"iv", &mut iv);
+    (
+        suite.aead_alg.encrypter(key.into(), iv.into()),
+        suite.aead_alg.decrypter(key.into(), iv.into()),
+    )
+}
+
+/// The content type of each whole record in `bytes`, with its payload.
+pub fn split_records(bytes: &[u8]) -> Vec<(u8, Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut rest = bytes;
+    while rest.len() >= 5 {
+        let len = usize::from(u16::from_be_bytes([rest[3], rest[4]]));
+        let Some(payload) = rest.get(5..5 + len) else {
+            break;
+        };
+        out.push((rest[0], payload.to_vec()));
+        rest = &rest[5 + len..];
+    }
+    out
+}
+
 /// Writes `bytes`, ignoring a reset (the gateway may have closed already).
 pub fn send(tcp: &mut TcpStream, bytes: &[u8]) {
     let _ = tcp.write_all(bytes);
