@@ -260,10 +260,12 @@ fn ip_address_as_sni_adds_no_rustls_line_at_info_or_warn() {
 }
 
 /// The control: the same connection does make rustls log the warning, which shows once the
-/// filter names rustls.
+/// filter names rustls or is a bare debug.
 #[test]
-fn ip_address_as_sni_warning_shows_when_the_filter_names_rustls() {
-    let mut gw = Gateway::start_logging(tempfile::tempdir().unwrap(), &[], "info,rustls=warn");
-    connect_with_ip_sni(&gw);
-    gw.wait_for_log("Illegal SNI extension", Duration::from_secs(10));
+fn ip_address_as_sni_warning_shows_when_the_filter_names_rustls_or_is_debug() {
+    for filter in ["info,rustls=warn", "debug"] {
+        let mut gw = Gateway::start_logging(tempfile::tempdir().unwrap(), &[], filter);
+        connect_with_ip_sni(&gw);
+        gw.wait_for_log("Illegal SNI extension", Duration::from_secs(10));
+    }
 }
