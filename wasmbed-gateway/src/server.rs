@@ -293,8 +293,9 @@ pub enum HandshakeFailure {
     /// address sent as SNI is not this: it is ignored, as devices dialling by IP do it.)
     BadSni,
     /// The client closed the connection after it started the handshake: a device that lost
-    /// power or its link, or one that gave up. Repeated lines for one device point at its
-    /// network.
+    /// power or its link, or one that gave up; logged at info. Repeated lines for one device
+    /// point at its network. A connection closed before its first byte (a TCP health check, a
+    /// port scan) is counted here too but logged only at debug.
     PeerClosed,
     /// The client ended the handshake with an alert, named in the log line. `unknown_ca`,
     /// `bad_certificate`, `certificate_expired` and the like mean it rejected the gateway's
@@ -381,8 +382,15 @@ async fn connection(
     shared.metrics.connections_active.dec();
 }
 
+/// The detail of a connection closed before its first byte: a TCP health check or port scan
+/// rather than a failed handshake, so counted but logged at debug only.
+const CLOSED_SILENTLY: &str = "closed before sending anything";
+
 /// The one log line of a failed handshake, rate-limited per class.
 fn log_failure(shared: &Shared, failure: HandshakeFailure, detail: &str, peer: SocketAddr) {
+    if failure == HandshakeFailure::PeerClosed && detail == CLOSED_SILENTLY {
+        return debug!(%peer, "client closed the connection before sending anything");
+    }
     let Some(suppressed) = shared.log_limiter.allow(failure.as_str()) else {
         return;
     };
@@ -480,13 +488,7 @@ async fn handshake(
     match tokio::time::timeout_at(deadline.into(), tcp.peek(&mut first)).await {
         Err(_) => return Err(timeout("no bytes")),
         Ok(Err(e)) => return Err((HandshakeFailure::PeerClosed, e.to_string())),
-        Ok(Ok(0)) => {
-            debug!(%peer, "client closed the connection before sending anything");
-            return Err((
-                HandshakeFailure::PeerClosed,
-                "closed before sending anything".into(),
-            ));
-        }
+        Ok(Ok(0)) => return Err((HandshakeFailure::PeerClosed, CLOSED_SILENTLY.into())),
         Ok(Ok(_)) if first[0] != 0x16 => return Err(not_tls(tcp, first[0], peer).await),
         Ok(Ok(_)) => {}
     }
