@@ -60,6 +60,7 @@ pub mod registry;
 pub mod server;
 mod session;
 mod tls_http;
+mod tls_io;
 
 pub use auth::{ApiAuth, ApiToken, ApiTokenError};
 pub use config::GatewayConfig;

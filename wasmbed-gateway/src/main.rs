@@ -29,7 +29,11 @@ use wasmbed_tls::{
     name = "wasmbed-gateway",
     version,
     args_conflicts_with_subcommands = true,
-    after_help = "Logging: WASMBED_GATEWAY_LOG (or RUST_LOG) takes a tracing filter, e.g. debug."
+    after_help = "Logging: WASMBED_GATEWAY_LOG (or RUST_LOG) takes a tracing filter, e.g. info, warn, debug \
+or info,wasmbed_gateway=debug; the default is info. The gateway logs one rate-limited line per failed \
+handshake, with the peer and its class. rustls' own lines (per connection, without the peer, e.g. \
+\"Illegal SNI extension: ignoring IP address\" for every device that dials by IP) are shown only at \
+error unless the filter names rustls (info,rustls=warn) or is a bare debug or trace."
 )]
 struct Cli {
     #[command(subcommand)]
@@ -351,24 +355,70 @@ fn parse_u32(text: &str) -> Result<u32, String> {
     parsed.map_err(|e| format!("{text:?} is not a 32-bit address: {e}"))
 }
 
-/// The log filter without `WASMBED_GATEWAY_LOG`/`RUST_LOG`: `info`, except rustls's warning
-/// for an IP address sent as SNI. mbedTLS (2.28 and 3.x) sends the TLS_HOSTNAME as SNI even
-/// when it is an address, which RFC 6066 section 3 forbids and rustls ignores; every device
-/// that dials its gateway by IP does it on every connection, so at `warn` it would drown the
-/// log.
-const DEFAULT_LOG_FILTER: &str = "info,rustls::msgs::handshake=error";
+/// The log filter without `WASMBED_GATEWAY_LOG`/`RUST_LOG`.
+const DEFAULT_LOG_FILTER: &str = "info";
+
+/// The level rustls' own log records are held to unless the filter asks for them (see
+/// [`log_filter`]).
+const RUSTLS_LOG_CAP: &str = "rustls=error";
+
+/// The tracing filter for `spec` (or the default), with rustls capped at `error` unless `spec`
+/// names rustls or logs everything at `debug` or `trace`.
+///
+/// rustls logs per connection, without the peer address, past the gateway's rate limiter:
+/// above all "Illegal SNI extension: ignoring IP address presented as hostname", a `warn` for
+/// every Mbed TLS device that dials its gateway by IP (it sends the address as SNI, which RFC
+/// 6066 section 3 forbids and rustls ignores). The gateway logs one line per failed handshake
+/// itself, so at ordinary levels (`info`, `warn`) rustls' lines would only repeat it per
+/// device.
+fn log_filter(spec: Option<&str>) -> (tracing_subscriber::EnvFilter, Option<String>) {
+    let parse = |spec: &str| {
+        let capped = if names_rustls_or_verbose(spec) {
+            spec.to_owned()
+        } else if spec.trim().is_empty() {
+            RUSTLS_LOG_CAP.to_owned()
+        } else {
+            format!("{spec},{RUSTLS_LOG_CAP}")
+        };
+        tracing_subscriber::EnvFilter::try_new(capped)
+    };
+    match spec {
+        Some(spec) => match parse(spec) {
+            Ok(filter) => (filter, None),
+            Err(e) => (
+                tracing_subscriber::EnvFilter::new(format!(
+                    "{DEFAULT_LOG_FILTER},{RUSTLS_LOG_CAP}"
+                )),
+                Some(format!(
+                    "warning: ignoring log filter {spec:?} ({e}); logging at {DEFAULT_LOG_FILTER}"
+                )),
+            ),
+        },
+        None => (
+            tracing_subscriber::EnvFilter::new(format!("{DEFAULT_LOG_FILTER},{RUSTLS_LOG_CAP}")),
+            None,
+        ),
+    }
+}
+
+/// Whether a filter spec names a rustls target, or sets a bare `debug`/`trace` level that
+/// should show rustls' lines too.
+fn names_rustls_or_verbose(spec: &str) -> bool {
+    spec.split(',').map(str::trim).any(|directive| {
+        let lower = directive.to_ascii_lowercase();
+        lower.contains("rustls") || matches!(lower.as_str(), "debug" | "trace")
+    })
+}
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let filter = match std::env::var("WASMBED_GATEWAY_LOG").or_else(|_| std::env::var("RUST_LOG")) {
-        Ok(spec) => tracing_subscriber::EnvFilter::try_new(&spec).unwrap_or_else(|e| {
-            eprintln!(
-                "warning: ignoring log filter {spec:?} ({e}); logging at {DEFAULT_LOG_FILTER}"
-            );
-            tracing_subscriber::EnvFilter::new(DEFAULT_LOG_FILTER)
-        }),
-        Err(_) => tracing_subscriber::EnvFilter::new(DEFAULT_LOG_FILTER),
-    };
+    let spec = std::env::var("WASMBED_GATEWAY_LOG")
+        .or_else(|_| std::env::var("RUST_LOG"))
+        .ok();
+    let (filter, warning) = log_filter(spec.as_deref());
+    if let Some(warning) = warning {
+        eprintln!("{warning}");
+    }
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_target(false)

@@ -10,11 +10,13 @@ use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
 use crate::protocol::MessageType;
+use crate::server::HandshakeFailure;
 
 /// Labels of `wasmbed_handshakes_total`.
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct HandshakeLabels {
-    /// `ok`, or the failure class (see [`HandshakeFailure`](crate::server::HandshakeFailure)).
+    /// `ok`, or the failure class ([`HandshakeFailure::as_str`] of one of
+    /// [`HandshakeFailure::ALL`]).
     pub result: &'static str,
 }
 
@@ -128,18 +130,11 @@ impl Metrics {
                 });
             }
         }
-        for result in [
-            "ok",
-            "timeout",
-            "no_shared_cipher_suite",
-            "certificate_rejected_by_client",
-            "client_certificate_rejected",
-            "plaintext_http",
-            "not_tls",
-            "peer_closed",
-            "other",
-        ] {
-            let _ = handshakes.get_or_create(&HandshakeLabels { result });
+        let _ = handshakes.get_or_create(&HandshakeLabels { result: "ok" });
+        for failure in HandshakeFailure::ALL {
+            let _ = handshakes.get_or_create(&HandshakeLabels {
+                result: failure.as_str(),
+            });
         }
         for kind in [
             "frame_too_short",

@@ -13,7 +13,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio_rustls::TlsAcceptor;
-use tokio_rustls::rustls::{self, AlertDescription, PeerIncompatible};
+use tokio_rustls::rustls;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracing::{debug, info, warn};
@@ -24,6 +24,7 @@ use crate::metrics::{HandshakeLabels, Metrics};
 use crate::registry::Registry;
 use crate::session;
 use crate::tls_http::{self, Rewind};
+use crate::tls_io::{self, Alerting};
 
 /// TLS connections beyond the limit that are still handshaken to be told ERROR(overloaded);
 /// past this many at once, they are closed without a word.
@@ -257,80 +258,95 @@ async fn accept_loop(shared: Arc<Shared>, listener: TcpListener) {
     }
 }
 
-/// Why a TLS handshake failed, one class per log line and metric label.
+/// Why a TLS handshake failed: one class per log line (rate-limited per class) and per value
+/// of the `result` label of `wasmbed_handshakes_total`.
+///
+/// Each variant says what the peer did and what the operator can do about it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum HandshakeFailure {
-    /// The client sent nothing (or too little) within the handshake timeout.
+    /// The client sent nothing, or did not finish the handshake, within the handshake timeout
+    /// (`--handshake-timeout-secs`). A slow device link or a client that stalled on purpose;
+    /// raise the timeout only if real devices hit it.
     Timeout,
-    /// The client's cipher suites or groups have nothing in common with ours.
-    NoSharedCipherSuite,
-    /// The client rejected our certificate (unknown CA, bad name, expired) with an alert.
-    CertificateRejected,
-    /// The client's certificate was missing or not from the device CA (mTLS).
-    ClientCertificate,
-    /// Plaintext HTTP on the TLS port.
+    /// Plaintext HTTP on the TLS port; it was answered with a 400 saying to use `https://`.
+    /// Fix the client's URL.
     PlaintextHttp,
-    /// Bytes that are not a TLS ClientHello.
+    /// The first byte was not a TLS handshake record (0x16): a port scanner or another
+    /// protocol. Nothing to do unless a device is misconfigured to speak something else.
     NotTls,
-    /// The client closed the connection during the handshake.
+    /// The client started TLS but sent malformed or out-of-order records or messages (bad
+    /// lengths, a ClientHello over 64 KiB, records between handshake fragments, an all-zero
+    /// TLS 1.3 inner plaintext). It got the alert RFC 8446 asks for. A broken TLS stack or a
+    /// probe; update the client.
+    MalformedTls,
+    /// The client offers only protocol versions the gateway does not speak (SSL 3.0, TLS 1.0,
+    /// 1.1); it got protocol_version. Enable TLS 1.2 or 1.3 on the device (Mbed TLS:
+    /// `MBEDTLS_SSL_PROTO_TLS1_2` / `MBEDTLS_SSL_PROTO_TLS1_3`).
+    UnsupportedVersion,
+    /// The client's cipher suites or key exchange groups have nothing in common with the
+    /// gateway's; it got handshake_failure. Devices need ECDHE with AES-GCM or ChaCha20-Poly1305
+    /// and the P-256, P-384 or X25519 group.
+    NoSharedCipherSuite,
+    /// The client's signature_algorithms allow no signature the gateway's key can make (for
+    /// example ECDSA with SHA-384 only against a P-256 key), or the extension is missing; it
+    /// got handshake_failure. Enable the key's scheme on the device (P-256: ECDSA with SHA-256)
+    /// or give the gateway a certificate whose key the device can verify.
+    NoSignatureScheme,
+    /// The server_name extension is malformed or not one DNS host name (RFC 6066 section 3);
+    /// the client got illegal_parameter. Fix the hostname configured on the device. (An IP
+    /// address sent as SNI is not this: it is ignored, as devices dialling by IP do it.)
+    BadSni,
+    /// The client closed the connection after it started the handshake: a device that lost
+    /// power or its link, or one that gave up; logged at info. Repeated lines for one device
+    /// point at its network. A connection closed before its first byte (a TCP health check, a
+    /// port scan) is counted here too but logged only at debug.
     PeerClosed,
-    /// Anything else.
+    /// The client ended the handshake with an alert, named in the log line. `unknown_ca`,
+    /// `bad_certificate`, `certificate_expired` and the like mean it rejected the gateway's
+    /// certificate: give the device the CA that signed it, or fix the name or validity.
+    ClientAlert,
+    /// Mutual TLS: the client presented no certificate, or one that is not valid (wrong CA,
+    /// expired, revoked; the reason is in the log line). Issue the device a certificate from
+    /// the device CA given with `--client-ca`.
+    ClientCertificate,
+    /// Anything else (an I/O error on the socket, an internal failure); the detail says what.
     Other,
 }
 
 impl HandshakeFailure {
-    /// The metric label and log class.
+    /// Every class, in the order of the metric's label values.
+    pub const ALL: [HandshakeFailure; 12] = [
+        HandshakeFailure::Timeout,
+        HandshakeFailure::PlaintextHttp,
+        HandshakeFailure::NotTls,
+        HandshakeFailure::MalformedTls,
+        HandshakeFailure::UnsupportedVersion,
+        HandshakeFailure::NoSharedCipherSuite,
+        HandshakeFailure::NoSignatureScheme,
+        HandshakeFailure::BadSni,
+        HandshakeFailure::PeerClosed,
+        HandshakeFailure::ClientAlert,
+        HandshakeFailure::ClientCertificate,
+        HandshakeFailure::Other,
+    ];
+
+    /// The metric label and log class, in snake_case.
     pub fn as_str(self) -> &'static str {
         match self {
             HandshakeFailure::Timeout => "timeout",
-            HandshakeFailure::NoSharedCipherSuite => "no_shared_cipher_suite",
-            HandshakeFailure::CertificateRejected => "certificate_rejected_by_client",
-            HandshakeFailure::ClientCertificate => "client_certificate_rejected",
             HandshakeFailure::PlaintextHttp => "plaintext_http",
             HandshakeFailure::NotTls => "not_tls",
+            HandshakeFailure::MalformedTls => "malformed_tls",
+            HandshakeFailure::UnsupportedVersion => "unsupported_version",
+            HandshakeFailure::NoSharedCipherSuite => "no_shared_cipher_suite",
+            HandshakeFailure::NoSignatureScheme => "no_signature_scheme",
+            HandshakeFailure::BadSni => "bad_sni",
             HandshakeFailure::PeerClosed => "peer_closed",
+            HandshakeFailure::ClientAlert => "client_alert",
+            HandshakeFailure::ClientCertificate => "client_certificate_rejected",
             HandshakeFailure::Other => "other",
         }
-    }
-
-    fn classify(error: &io::Error) -> (HandshakeFailure, String) {
-        let Some(tls) = error
-            .get_ref()
-            .and_then(|e| e.downcast_ref::<rustls::Error>())
-        else {
-            return match error.kind() {
-                io::ErrorKind::UnexpectedEof | io::ErrorKind::ConnectionReset => {
-                    (HandshakeFailure::PeerClosed, error.to_string())
-                }
-                _ => (HandshakeFailure::Other, error.to_string()),
-            };
-        };
-        let class = match tls {
-            rustls::Error::PeerIncompatible(
-                PeerIncompatible::NoCipherSuitesInCommon
-                | PeerIncompatible::NoKxGroupsInCommon
-                | PeerIncompatible::NoSignatureSchemesInCommon
-                | PeerIncompatible::NoEcPointFormatsInCommon,
-            ) => HandshakeFailure::NoSharedCipherSuite,
-            rustls::Error::AlertReceived(
-                AlertDescription::BadCertificate
-                | AlertDescription::UnknownCA
-                | AlertDescription::CertificateUnknown
-                | AlertDescription::CertificateExpired
-                | AlertDescription::UnsupportedCertificate
-                | AlertDescription::DecryptError,
-            ) => HandshakeFailure::CertificateRejected,
-            rustls::Error::AlertReceived(
-                AlertDescription::HandshakeFailure | AlertDescription::InsufficientSecurity,
-            ) => HandshakeFailure::NoSharedCipherSuite,
-            rustls::Error::InvalidCertificate(_) | rustls::Error::NoCertificatesPresented => {
-                HandshakeFailure::ClientCertificate
-            }
-            rustls::Error::InvalidMessage(_) => HandshakeFailure::NotTls,
-            _ => HandshakeFailure::Other,
-        };
-        (class, tls.to_string())
     }
 }
 
@@ -365,53 +381,102 @@ async fn connection(
                     result: failure.as_str(),
                 })
                 .inc();
-            if let Some(suppressed) = shared.log_limiter.allow(failure.as_str()) {
-                let suppressed = (suppressed > 0).then_some(suppressed);
-                match failure {
-                    HandshakeFailure::PeerClosed => {
-                        debug!(%peer, class = failure.as_str(), detail, "TLS handshake failed: peer closed the connection")
-                    }
-                    _ => warn!(
-                        %peer,
-                        class = failure.as_str(),
-                        detail,
-                        suppressed_since_last = suppressed,
-                        "TLS handshake failed: {}",
-                        describe(failure)
-                    ),
-                }
-            }
+            log_failure(&shared, failure, &detail, peer);
         }
     }
     shared.metrics.connections_active.dec();
 }
 
-fn describe(failure: HandshakeFailure) -> &'static str {
+/// The detail of a connection closed before its first byte: a TCP health check or port scan
+/// rather than a failed handshake, so counted but logged at debug only.
+const CLOSED_SILENTLY: &str = "closed before sending anything";
+
+/// The one log line of a failed handshake, rate-limited per class.
+fn log_failure(shared: &Shared, failure: HandshakeFailure, detail: &str, peer: SocketAddr) {
+    if failure == HandshakeFailure::PeerClosed && detail == CLOSED_SILENTLY {
+        return debug!(%peer, "client closed the connection before sending anything");
+    }
+    let Some(suppressed) = shared.log_limiter.allow(failure.as_str()) else {
+        return;
+    };
+    let suppressed = (suppressed > 0).then_some(suppressed);
+    let class = failure.as_str();
+    match failure {
+        // Devices lose power and links; not something to warn about per device.
+        HandshakeFailure::PeerClosed => info!(
+            %peer,
+            class,
+            detail,
+            suppressed_since_last = suppressed,
+            "TLS handshake failed: {}",
+            describe(failure, detail)
+        ),
+        _ => warn!(
+            %peer,
+            class,
+            detail,
+            suppressed_since_last = suppressed,
+            "TLS handshake failed: {}",
+            describe(failure, detail)
+        ),
+    }
+}
+
+/// What happened and what to do, for the log line.
+fn describe(failure: HandshakeFailure, detail: &str) -> &'static str {
     match failure {
         HandshakeFailure::Timeout => {
             "no ClientHello or handshake completion within the handshake timeout"
         }
-        HandshakeFailure::NoSharedCipherSuite => {
-            "no cipher suite, group or signature scheme in common with the client's offer (devices need ECDHE-ECDSA with AES-GCM or ChaCha20)"
-        }
-        HandshakeFailure::CertificateRejected => {
-            "the client rejected our certificate (wrong CA on the device, name mismatch, or expiry)"
-        }
-        HandshakeFailure::ClientCertificate => {
-            "the client certificate is missing or not signed by the device CA"
-        }
         HandshakeFailure::PlaintextHttp => "plaintext HTTP on the TLS port (use https://)",
         HandshakeFailure::NotTls => "the client did not speak TLS",
-        HandshakeFailure::PeerClosed => "peer closed the connection",
+        HandshakeFailure::MalformedTls => {
+            "the client sent malformed or out-of-order TLS; it was sent the matching alert"
+        }
+        HandshakeFailure::UnsupportedVersion => {
+            "the client offers no TLS version the gateway speaks (TLS 1.2, 1.3); it was sent protocol_version"
+        }
+        HandshakeFailure::NoSharedCipherSuite => {
+            "no cipher suite or group in common with the client's offer (devices need ECDHE-ECDSA with AES-GCM or ChaCha20)"
+        }
+        HandshakeFailure::NoSignatureScheme => {
+            "the client accepts no signature scheme the gateway's key can make; it was sent handshake_failure"
+        }
+        HandshakeFailure::BadSni => {
+            "the client sent a malformed server name (SNI); fix the hostname configured on the device"
+        }
+        HandshakeFailure::PeerClosed => "the client closed the connection mid-handshake",
+        HandshakeFailure::ClientAlert if is_certificate_alert(detail) => {
+            "the client rejected our certificate (wrong CA on the device, name mismatch, or expiry)"
+        }
+        HandshakeFailure::ClientAlert => "the client aborted the handshake with an alert",
+        HandshakeFailure::ClientCertificate => {
+            "the client certificate is missing or not valid for the device CA"
+        }
         HandshakeFailure::Other => "TLS error",
     }
+}
+
+/// Whether a client-alert detail names one of the alerts a client sends about our certificate.
+fn is_certificate_alert(detail: &str) -> bool {
+    [
+        "bad_certificate",
+        "unsupported_certificate",
+        "certificate_revoked",
+        "certificate_expired",
+        "certificate_unknown",
+        "unknown_ca",
+        "decrypt_error",
+    ]
+    .iter()
+    .any(|alert| detail.ends_with(alert))
 }
 
 type TlsStream = session::Tls;
 
 async fn handshake(
     shared: &Shared,
-    tcp: TcpStream,
+    mut tcp: TcpStream,
     peer: SocketAddr,
     started: Instant,
 ) -> Result<TlsStream, (HandshakeFailure, String)> {
@@ -428,20 +493,48 @@ async fn handshake(
     match tokio::time::timeout_at(deadline.into(), tcp.peek(&mut first)).await {
         Err(_) => return Err(timeout("no bytes")),
         Ok(Err(e)) => return Err((HandshakeFailure::PeerClosed, e.to_string())),
-        Ok(Ok(0)) => {
-            return Err((
-                HandshakeFailure::PeerClosed,
-                "closed before sending anything".into(),
-            ));
-        }
+        Ok(Ok(0)) => return Err((HandshakeFailure::PeerClosed, CLOSED_SILENTLY.into())),
         Ok(Ok(_)) if first[0] != 0x16 => return Err(not_tls(tcp, first[0], peer).await),
         Ok(Ok(_)) => {}
     }
-    match tokio::time::timeout_at(deadline.into(), shared.acceptor.accept(tcp)).await {
-        Err(_) => Err(timeout("handshake not finished")),
-        Ok(Err(e)) => Err(HandshakeFailure::classify(&e)),
-        Ok(Ok(tls)) => Ok(Box::new(tls)),
+    let config = shared.acceptor.config();
+    let conn =
+        match tokio::time::timeout_at(deadline.into(), tls_io::handshake(&mut tcp, config)).await {
+            Err(_) => return Err(timeout("handshake not finished")),
+            Ok(Err(failure)) => {
+                drain_until_closed(&mut tcp, deadline).await;
+                return Err(failure);
+            }
+            Ok(Ok(conn)) => conn,
+        };
+    // tokio-rustls has no constructor for a finished connection; accept_with hands over the
+    // fresh one it would handshake, and the finished one takes its place, so the future only
+    // flushes.
+    let mut conn = Some(conn);
+    let accept = shared.acceptor.accept_with(tcp, |fresh| {
+        if let Some(conn) = conn.take() {
+            *fresh = conn;
+        }
+    });
+    match accept.await {
+        Ok(tls) => Ok(Box::new(tls)),
+        Err(e) => Err((HandshakeFailure::Other, e.to_string())),
     }
+}
+
+/// Closes our side and reads what the client still sends until it closes too, or until
+/// `deadline` (the handshake timeout).
+///
+/// Closing a socket with unread input makes the kernel answer with a reset, and a reset can
+/// discard the alert just written before the client reads it (RFC 8446 section 6 asks for the
+/// alert to arrive, not just to be sent).
+async fn drain_until_closed(tcp: &mut TcpStream, deadline: Instant) {
+    let _ = tcp.shutdown().await;
+    let mut sink = [0u8; 4096];
+    let _ = tokio::time::timeout_at(deadline.into(), async {
+        while let Ok(1..) = tcp.read(&mut sink).await {}
+    })
+    .await;
 }
 
 /// Answers plaintext HTTP with a 400 that says what to do; closes anything else.
@@ -469,8 +562,9 @@ async fn not_tls(mut tcp: TcpStream, first: u8, peer: SocketAddr) -> (HandshakeF
 }
 
 /// After the handshake: HTTP (by ALPN, or an ASCII first byte) or a device session.
-async fn dispatch(shared: Arc<Shared>, mut tls: TlsStream, peer: SocketAddr) {
+async fn dispatch(shared: Arc<Shared>, tls: TlsStream, peer: SocketAddr) {
     let alpn = tls.get_ref().1.alpn_protocol().map(<[u8]>::to_vec);
+    let mut tls = Alerting::new(tls);
     if matches!(alpn.as_deref(), Some(b"h2" | b"http/1.1")) {
         Box::pin(tls_http::serve(
             shared,
@@ -493,12 +587,17 @@ async fn dispatch(shared: Arc<Shared>, mut tls: TlsStream, peer: SocketAddr) {
             if alpn.is_none() && buf[0].is_ascii_uppercase() {
                 Box::pin(tls_http::serve(shared, Rewind::new(tls, buf), peer)).await;
             } else {
-                session::run(shared, tls, buf, peer, hello_deadline).await;
+                session::run(shared, tls.into_inner(), buf, peer, hello_deadline).await;
             }
         }
         Ok(Ok(_)) => debug!(%peer, "TLS client closed before sending anything"),
+        Ok(Err(e)) if e.kind() == io::ErrorKind::InvalidData => {
+            if let Some(suppressed) = shared.log_limiter.allow("tls_after_handshake") {
+                warn!(%peer, error = %e, suppressed_since_last = suppressed, "TLS error after the handshake, before the first frame; the client was sent an alert and closed");
+            }
+        }
         Ok(Err(e)) => debug!(%peer, error = %e, "TLS client disconnected before sending anything"),
-        Err(_) => Box::pin(session::hello_timeout(&shared, tls, peer)).await,
+        Err(_) => Box::pin(session::hello_timeout(&shared, tls.into_inner(), peer)).await,
     }
 }
 

@@ -23,13 +23,14 @@ use crate::protocol::{
 use crate::registry::{Command, DeviceInfo, DeviceState, Registration};
 use crate::server::Shared;
 use crate::tls_http::Rewind;
+use crate::tls_io::Alerting;
 
 /// A session's TLS stream, boxed: moving it between the nested futures of a session then moves
 /// a pointer, not the stream, and the compiler no longer keeps several copies of it in every
 /// connection's task (which made the task about 14 KiB).
 pub(crate) type Tls = Box<TlsStream<TcpStream>>;
 
-type Stream = Framed<Rewind<Tls>, FrameCodec>;
+type Stream = Framed<Rewind<Alerting<Tls>>, FrameCodec>;
 
 /// The framed session stream over `tls`, reading `read` (bytes already taken from `tls`) first.
 ///
@@ -38,7 +39,11 @@ type Stream = Framed<Rewind<Tls>, FrameCodec>;
 /// [`SESSION_BUFFER_LEN`] avoids.
 fn framed(tls: Tls, read: BytesMut, max_frame_len: u32) -> Stream {
     let codec = FrameCodec::new(max_frame_len);
-    Framed::with_capacity(Rewind::new(tls, read), codec, SESSION_BUFFER_LEN)
+    Framed::with_capacity(
+        Rewind::new(Alerting::new(tls), read),
+        codec,
+        SESSION_BUFFER_LEN,
+    )
 }
 
 /// Initial capacity of a session's read and write buffers, in bytes: a HELLO, heartbeat or

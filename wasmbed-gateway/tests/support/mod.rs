@@ -63,7 +63,12 @@ impl Gateway {
     }
 
     pub fn start_in(dir: tempfile::TempDir, args: &[&str]) -> Gateway {
-        Gateway::start_command(dir, Command::new(bin()), args)
+        Gateway::start_command(dir, Command::new(bin()), args, "debug")
+    }
+
+    /// Like [`Gateway::start_in`], with `WASMBED_GATEWAY_LOG` set to `log_filter`.
+    pub fn start_logging(dir: tempfile::TempDir, args: &[&str], log_filter: &str) -> Gateway {
+        Gateway::start_command(dir, Command::new(bin()), args, log_filter)
     }
 
     /// Starts the binary under an open-file limit of `nofile` (soft and hard), as
@@ -74,11 +79,17 @@ impl Gateway {
             .arg("-c")
             .arg(format!(r#"ulimit -n {nofile} && exec "$0" "$@""#))
             .arg(bin());
-        Gateway::start_command(tempfile::tempdir().unwrap(), command, args)
+        Gateway::start_command(tempfile::tempdir().unwrap(), command, args, "debug")
     }
 
-    /// Starts `command` (the binary, or a wrapper that execs it with the arguments added).
-    pub fn start_command(dir: tempfile::TempDir, mut command: Command, args: &[&str]) -> Gateway {
+    /// Starts `command` (the binary, or a wrapper that execs it with the arguments added),
+    /// logging with the filter `log_filter`.
+    pub fn start_command(
+        dir: tempfile::TempDir,
+        mut command: Command,
+        args: &[&str],
+        log_filter: &str,
+    ) -> Gateway {
         // Loopback ports chosen by the kernel, unless the test names its own.
         for flag in ["--tls-addr", "--api-addr"] {
             if !args.contains(&flag) {
@@ -96,7 +107,7 @@ impl Gateway {
             .arg("--state-dir")
             .arg(dir.path().join("state"))
             .args(args)
-            .env("WASMBED_GATEWAY_LOG", "debug")
+            .env("WASMBED_GATEWAY_LOG", log_filter)
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
