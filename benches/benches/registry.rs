@@ -12,7 +12,7 @@ use tokio::sync::mpsc;
 use wasmbed_gateway::registry::{Command, DeviceInfo, DeviceState, Registry};
 
 /// Offline devices the registry remembers by default (`--max-offline-devices`).
-const OFFLINE: usize = 10_000;
+const OFFLINE: usize = wasmbed_gateway::registry::DEFAULT_MAX_OFFLINE_DEVICES;
 
 fn info(id: String) -> DeviceInfo {
     DeviceInfo::new(
@@ -28,7 +28,7 @@ fn info(id: String) -> DeviceInfo {
 /// A registry holding `offline` devices that have connected and left, and the command channel
 /// receiver to keep the sessions' senders valid.
 fn registry(offline: usize, inbound_bytes_limit: usize) -> (Registry, mpsc::Receiver<Command>) {
-    let registry = Registry::new(64, inbound_bytes_limit);
+    let registry = Registry::new(64, inbound_bytes_limit, OFFLINE);
     let (tx, rx) = mpsc::channel(1);
     for n in 0..offline {
         let id = format!("gone-{n:05}");

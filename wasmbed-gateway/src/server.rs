@@ -18,6 +18,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracing::{debug, info, warn};
 
+use crate::binding::DeviceBindings;
 use crate::config::GatewayConfig;
 use crate::metrics::{HandshakeLabels, Metrics};
 use crate::registry::Registry;
@@ -44,6 +45,8 @@ pub struct Shared {
     pub config: GatewayConfig,
     /// Sessions.
     pub registry: Registry,
+    /// Device ids bound to a client certificate (optional mTLS).
+    pub bindings: DeviceBindings,
     /// Metrics.
     pub metrics: Metrics,
     /// Cancelled when the gateway shuts down.
@@ -105,6 +108,9 @@ impl Gateway {
     /// A gateway with `config` serving TLS with `tls` (from `wasmbed_tls::server_config`,
     /// with [`ALPN`] among its protocols so HTTP clients are recognised).
     ///
+    /// Device ids bound to a client certificate are kept in memory only; use
+    /// [`Gateway::with_bindings`] with [`DeviceBindings::open`] to keep them across restarts.
+    ///
     /// # Errors
     ///
     /// The message of [`GatewayConfig::validate`].
@@ -113,11 +119,33 @@ impl Gateway {
         tls: Arc<rustls::ServerConfig>,
         mode: Mode,
     ) -> Result<Gateway, String> {
+        Gateway::with_bindings(config, tls, mode, DeviceBindings::in_memory())
+    }
+
+    /// Like [`Gateway::new`], with the set of device ids bound to client certificates (see
+    /// [`crate::binding`]), usually [`DeviceBindings::open`] on the state directory.
+    ///
+    /// # Errors
+    ///
+    /// The message of [`GatewayConfig::validate`].
+    pub fn with_bindings(
+        config: GatewayConfig,
+        tls: Arc<rustls::ServerConfig>,
+        mode: Mode,
+        bindings: DeviceBindings,
+    ) -> Result<Gateway, String> {
         config.validate()?;
+        let metrics = Metrics::new();
+        metrics.device_bindings.set(bindings.len() as i64);
         Ok(Gateway {
             shared: Arc::new(Shared {
-                registry: Registry::new(config.inbound_queue_len, config.inbound_bytes_limit),
-                metrics: Metrics::new(),
+                registry: Registry::new(
+                    config.inbound_queue_len,
+                    config.inbound_bytes_limit,
+                    config.max_offline_devices,
+                ),
+                bindings,
+                metrics,
                 shutdown: CancellationToken::new(),
                 mode,
                 started: Instant::now(),
