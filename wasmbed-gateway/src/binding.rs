@@ -413,7 +413,11 @@ fn render(bindings: &[Binding]) -> String {
         out.push_str(if n == 0 { "\n    " } else { ",\n    " });
         out.push_str(&line);
     }
-    out.push_str(if bindings.is_empty() { "]\n}\n" } else { "\n  ]\n}\n" });
+    out.push_str(if bindings.is_empty() {
+        "]\n}\n"
+    } else {
+        "\n  ]\n}\n"
+    });
     out
 }
 
@@ -467,7 +471,10 @@ mod tests {
         assert_eq!(again.len(), 2);
         assert!(again.is_bound("sensor-1") && again.is_bound("sensor-2"));
         let kept = again.get("sensor-1").unwrap();
-        assert_eq!((kept.issuer.as_str(), kept.serial.as_str()), ("CN=wasmbed CA", "01:02"));
+        assert_eq!(
+            (kept.issuer.as_str(), kept.serial.as_str()),
+            ("CN=wasmbed CA", "01:02")
+        );
     }
 
     #[tokio::test]
@@ -490,11 +497,26 @@ mod tests {
     fn damaged_files_are_errors_that_name_the_file() {
         let cases: [(&str, &str); 6] = [
             ("not json", "damaged"),
-            ("{\"format\":\"other\",\"version\":1,\"bindings\":[]}", "\"format\""),
-            ("{\"format\":\"wasmbed-device-bindings\",\"version\":2,\"bindings\":[]}", "version 2"),
-            ("{\"format\":\"wasmbed-device-bindings\",\"version\":1,\"bindings\":[{\"device_id\":\"a b\",\"issuer\":\"\",\"serial\":\"\",\"first_bound\":\"2026-01-01T00:00:00Z\"}]}", "not a valid device id"),
-            ("{\"format\":\"wasmbed-device-bindings\",\"version\":1,\"bindings\":[{\"device_id\":\"a\",\"issuer\":\"\",\"serial\":\"\",\"first_bound\":\"2026-01-01T00:00:00Z\"},{\"device_id\":\"a\",\"issuer\":\"\",\"serial\":\"\",\"first_bound\":\"2026-01-01T00:00:00Z\"}]}", "appears twice"),
-            ("{\"format\":\"wasmbed-device-bindings\",\"version\":1,\"bindings\":[{\"device_id\":\"a\",\"issuer\":\"\",\"serial\":\"\",\"first_bound\":\"yesterday\"}]}", "first_bound"),
+            (
+                "{\"format\":\"other\",\"version\":1,\"bindings\":[]}",
+                "\"format\"",
+            ),
+            (
+                "{\"format\":\"wasmbed-device-bindings\",\"version\":2,\"bindings\":[]}",
+                "version 2",
+            ),
+            (
+                "{\"format\":\"wasmbed-device-bindings\",\"version\":1,\"bindings\":[{\"device_id\":\"a b\",\"issuer\":\"\",\"serial\":\"\",\"first_bound\":\"2026-01-01T00:00:00Z\"}]}",
+                "not a valid device id",
+            ),
+            (
+                "{\"format\":\"wasmbed-device-bindings\",\"version\":1,\"bindings\":[{\"device_id\":\"a\",\"issuer\":\"\",\"serial\":\"\",\"first_bound\":\"2026-01-01T00:00:00Z\"},{\"device_id\":\"a\",\"issuer\":\"\",\"serial\":\"\",\"first_bound\":\"2026-01-01T00:00:00Z\"}]}",
+                "appears twice",
+            ),
+            (
+                "{\"format\":\"wasmbed-device-bindings\",\"version\":1,\"bindings\":[{\"device_id\":\"a\",\"issuer\":\"\",\"serial\":\"\",\"first_bound\":\"yesterday\"}]}",
+                "first_bound",
+            ),
         ];
         for (content, expected) in cases {
             let dir = tempfile::tempdir().unwrap();
@@ -503,7 +525,11 @@ mod tests {
             let e = DeviceBindings::open(dir.path()).unwrap_err().to_string();
             assert!(e.contains(expected), "{content}: {e}");
             assert!(e.contains(&path.display().to_string()), "{e}");
-            assert_eq!(fs::read_to_string(&path).unwrap(), content, "never replaced");
+            assert_eq!(
+                fs::read_to_string(&path).unwrap(),
+                content,
+                "never replaced"
+            );
         }
     }
 

@@ -229,13 +229,11 @@ fn check_hello(
             "device_id_mismatch",
             format!("device id {device_id:?} does not match the client certificate's CN {cn:?}"),
         ),
-        None if shared.bindings.is_bound(&device_id) => {
-            refuse(
-                ErrorCode::DeviceIdMismatch,
-                "device_id_mismatch",
-                format!("device id {device_id:?} is bound to a client certificate; present it"),
-            )
-        }
+        None if shared.bindings.is_bound(&device_id) => refuse(
+            ErrorCode::DeviceIdMismatch,
+            "device_id_mismatch",
+            format!("device id {device_id:?} is bound to a client certificate; present it"),
+        ),
         _ => Ok((device_id, firmware_version)),
     }
 }
@@ -267,8 +265,9 @@ async fn bind(shared: &Shared, cert: Binding, peer: SocketAddr) -> Result<(), Re
             Err(Refusal {
                 code: ErrorCode::Internal,
                 kind: "binding_write_failed",
-                message: "the gateway cannot record this device id's certificate binding; retry later"
-                    .into(),
+                message:
+                    "the gateway cannot record this device id's certificate binding; retry later"
+                        .into(),
             })
         }
     }
