@@ -284,13 +284,13 @@ async fn a_certificate_binding_survives_registry_eviction_and_restarts() {
     );
 
     gw.restart();
+    assert_id_mismatch(connect(&gw, anonymous(), "sensor-1").await);
     assert!(
         gw.api("GET", "/metrics", None)
             .1
             .contains("wasmbed_device_bindings 1"),
         "the binding count is exported"
     );
-    assert_id_mismatch(connect(&gw, anonymous(), "sensor-1").await);
     let back = connect(&gw, certified(), "sensor-1").await.unwrap();
     back.echo(Bytes::from_static(b"mine")).await.unwrap();
     connect(&gw, anonymous(), "other-1").await.unwrap();
