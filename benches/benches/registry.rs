@@ -1,14 +1,16 @@
 //! The session registry (`wasmbed_gateway::registry`): admitting a new device id when the
 //! registry is full of offline devices, the per-frame bookkeeping of a session, and queueing
-//! DATA when the byte budget is full.
+//! DATA when the byte budget is full; and binding a device id to its client certificate
+//! (`wasmbed_gateway::binding`), which a device's first connection with a certificate waits for.
 //!
 //! Run: `cargo bench -p wasmbed-benches --bench registry`
 
 use std::hint::black_box;
 
 use bytes::Bytes;
-use criterion::{Criterion, criterion_main};
+use criterion::{BatchSize, Criterion, criterion_main};
 use tokio::sync::mpsc;
+use wasmbed_gateway::binding::{BINDINGS_FILE, Binding, DeviceBindings};
 use wasmbed_gateway::registry::{Command, DeviceInfo, DeviceState, Registry};
 
 /// Offline devices the registry remembers by default (`--max-offline-devices`).
@@ -87,6 +89,66 @@ fn inbound_at_budget(c: &mut Criterion) {
     group.finish();
 }
 
+/// Ids already bound when a new one is: a fleet of this many certified devices.
+const BOUND: usize = 1_000;
+
+/// A state directory whose binding file holds [`BOUND`] ids.
+fn state_dir() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let lines: Vec<String> = (0..BOUND)
+        .map(|n| {
+            format!(
+                r#"{{"device_id":"sensor-{n:05}","issuer":"CN=wasmbed device CA","serial":"01:02:03:04:05:06:07:08","first_bound":"2026-01-01T00:00:00Z"}}"#
+            )
+        })
+        .collect();
+    let text = format!(
+        "{{\"format\":\"wasmbed-device-bindings\",\"version\":1,\n  \"bindings\": [\n    {}\n  ]\n}}\n",
+        lines.join(",\n    ")
+    );
+    std::fs::write(dir.path().join(BINDINGS_FILE), text).expect("writable");
+    dir
+}
+
+fn binding(id: &str) -> Binding {
+    Binding::new(
+        id.into(),
+        "CN=wasmbed device CA".into(),
+        "01:02:03:04:05:06:07:08".into(),
+    )
+}
+
+/// A device's first connection with a certificate: the binding file (here in the system's
+/// temporary directory) is rewritten and synced before HELLO_ACK. A known id costs a lookup.
+fn bind(c: &mut Criterion) {
+    let mut group = c.benchmark_group("device_binding");
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .expect("a runtime");
+    group.bench_function("first_bind_with_1000_bound", |b| {
+        b.iter_batched(
+            || {
+                let dir = state_dir();
+                let set = DeviceBindings::open(dir.path()).expect("a valid file");
+                (dir, set)
+            },
+            |(dir, set)| {
+                runtime
+                    .block_on(set.bind(binding("new-device")))
+                    .expect("written");
+                dir
+            },
+            BatchSize::PerIteration,
+        )
+    });
+    let dir = state_dir();
+    let set = DeviceBindings::open(dir.path()).expect("a valid file");
+    group.bench_function("known_id", |b| {
+        b.iter(|| runtime.block_on(set.bind(binding(black_box("sensor-00500")))))
+    });
+    group.finish();
+}
+
 // criterion_group! generates an undocumented public function.
 #[allow(missing_docs)]
 mod group {
@@ -94,7 +156,8 @@ mod group {
         benches,
         super::admission,
         super::per_frame,
-        super::inbound_at_budget
+        super::inbound_at_budget,
+        super::bind
     );
 }
 criterion_main!(group::benches);

@@ -493,6 +493,28 @@ mod tests {
         assert_eq!(DeviceBindings::open(dir.path()).unwrap().len(), 32);
     }
 
+    #[tokio::test]
+    async fn a_failed_write_keeps_the_id_bound_and_the_next_bind_writes_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let set = DeviceBindings::open(dir.path()).unwrap();
+        let blocker = dir.path().join(format!("{BINDINGS_FILE}.tmp"));
+        fs::create_dir(&blocker).unwrap();
+        let e = set.bind(binding("sensor-1")).await.unwrap_err();
+        assert!(matches!(e, BindingError::Write { .. }), "{e}");
+        assert!(
+            set.is_bound("sensor-1"),
+            "still refused to devices without a certificate"
+        );
+        assert!(DeviceBindings::open(dir.path()).unwrap().is_empty());
+        fs::remove_dir(&blocker).unwrap();
+        set.bind(binding("sensor-1")).await.unwrap();
+        assert!(
+            DeviceBindings::open(dir.path())
+                .unwrap()
+                .is_bound("sensor-1")
+        );
+    }
+
     #[test]
     fn damaged_files_are_errors_that_name_the_file() {
         let cases: [(&str, &str); 6] = [
