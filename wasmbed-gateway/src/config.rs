@@ -20,6 +20,8 @@ use crate::protocol::DEFAULT_MAX_FRAME_LEN;
 /// * `outbound_queue_len`: 64 frames queued per device
 /// * `inbound_queue_len`: 64 DATA messages kept per device for `GET /devices/{id}/data`
 /// * `inbound_bytes_limit`: 64 MiB of DATA kept for all devices together
+/// * `max_offline_devices`: 10,000 devices remembered after they disconnect
+///   ([`DEFAULT_MAX_OFFLINE_DEVICES`](crate::registry::DEFAULT_MAX_OFFLINE_DEVICES))
 /// * `echo_timeout`: 5 s for `POST /devices/{id}/echo`
 /// * `shutdown_grace`: 10 s to drain sessions on SIGTERM/SIGINT
 /// * `log_burst`: 10 handshake-failure lines per class per 10 s, the rest counted
@@ -48,6 +50,12 @@ pub struct GatewayConfig {
     /// Bytes of DATA kept for all devices together; see [`Registry`](crate::registry::Registry)
     /// for what is dropped first.
     pub inbound_bytes_limit: usize,
+    /// Devices remembered after they disconnect (state, counters and unread DATA for
+    /// `GET /devices/{id}`); when one more leaves, the one gone longest is forgotten. Each
+    /// costs a few hundred bytes plus its unread DATA. This does not limit the binding of
+    /// device ids to client certificates ([`DeviceBindings`](crate::binding::DeviceBindings)),
+    /// which is never forgotten.
+    pub max_offline_devices: usize,
     /// How long `POST /devices/{id}/echo` waits for the ECHO_REPLY.
     pub echo_timeout: Duration,
     /// How long shutdown waits for sessions to say GOODBYE and close.
@@ -134,6 +142,7 @@ impl GatewayConfig {
                 "HTTP/2 max concurrent streams",
                 self.http2_max_concurrent_streams as usize,
             ),
+            ("max offline devices", self.max_offline_devices),
         ] {
             if value == 0 {
                 return Err(format!("{name} must be at least 1"));
@@ -171,6 +180,7 @@ impl Default for GatewayConfig {
             outbound_queue_len: 64,
             inbound_queue_len: 64,
             inbound_bytes_limit: 64 << 20,
+            max_offline_devices: crate::registry::DEFAULT_MAX_OFFLINE_DEVICES,
             echo_timeout: Duration::from_secs(5),
             shutdown_grace: Duration::from_secs(10),
             log_burst: 10,

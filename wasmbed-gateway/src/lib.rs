@@ -51,6 +51,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod binding;
 pub mod client;
 pub mod config;
 mod http;

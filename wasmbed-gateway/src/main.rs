@@ -16,6 +16,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use tokio::net::TcpListener;
 use tracing::{error, info, warn};
 use wasmbed_endpoint::{Endpoint, Host, MemoryImage};
+use wasmbed_gateway::binding::DeviceBindings;
 use wasmbed_gateway::{ALPN, ApiAuth, ApiToken, Gateway, GatewayConfig, Mode};
 use wasmbed_tls::{
     CertResolver, CertificateAuthority, CertificateOptions, ClientAuth, DeviceId, Identity,
@@ -67,7 +68,9 @@ struct ServeArgs {
     /// Address of the HTTP API.
     #[arg(long, env = "WASMBED_GATEWAY_API_ADDR", default_value = "0.0.0.0:8080")]
     api_addr: SocketAddr,
-    /// Directory for the dev-mode certificate and key (made once, then reused).
+    /// Directory for the gateway's state: the dev-mode certificate and key (made once, then
+    /// reused) and, with --client-ca, device-bindings.json (device ids bound to a client
+    /// certificate; keep it, and back it up, with the gateway).
     #[arg(
         long,
         env = "WASMBED_GATEWAY_STATE_DIR",
@@ -144,6 +147,15 @@ struct ServeArgs {
     /// Bytes of DATA from devices kept until read, for all devices together.
     #[arg(long, env = "WASMBED_GATEWAY_INBOUND_BYTES_LIMIT", default_value_t = 64 << 20)]
     inbound_bytes_limit: usize,
+    /// Devices remembered after they disconnect, for GET /devices/{id}; the longest-gone are
+    /// forgotten first. (Device ids bound to a client certificate are kept apart, in the state
+    /// directory, and never forgotten.)
+    #[arg(
+        long,
+        env = "WASMBED_GATEWAY_MAX_OFFLINE_DEVICES",
+        default_value_t = wasmbed_gateway::registry::DEFAULT_MAX_OFFLINE_DEVICES
+    )]
+    max_offline_devices: usize,
     /// Seconds POST /devices/{id}/echo waits for the reply.
     #[arg(long, env = "WASMBED_GATEWAY_ECHO_TIMEOUT_SECS", default_value_t = 5)]
     echo_timeout_secs: u64,
@@ -450,6 +462,7 @@ fn serve(args: ServeArgs) -> Result<()> {
         outbound_queue_len: args.outbound_queue_len,
         inbound_queue_len: args.inbound_queue_len,
         inbound_bytes_limit: args.inbound_bytes_limit,
+        max_offline_devices: args.max_offline_devices,
         echo_timeout: Duration::from_secs(args.echo_timeout_secs),
         shutdown_grace: Duration::from_secs(args.shutdown_grace_secs),
         max_api_connections: args.max_api_connections,
@@ -574,7 +587,9 @@ async fn serve_async(args: ServeArgs, config: GatewayConfig) -> Result<()> {
         "every handshake flight fits one device TLS record"
     );
     let tls = server_config(resolver.clone())?;
-    let gateway = Gateway::new(config, tls, mode).map_err(anyhow::Error::msg)?;
+    let bindings = device_bindings(&args)?;
+    let gateway =
+        Gateway::with_bindings(config, tls, mode, bindings).map_err(anyhow::Error::msg)?;
     let token_file = api_auth(&args, mode, &gateway)?;
 
     let tls_listener = listen(args.tls_addr, args.listen_backlog).with_context(|| {
@@ -722,6 +737,23 @@ async fn reload_api_token_on_signal(gateway: Gateway, path: PathBuf) {
             ),
         }
     }
+}
+
+/// With `--client-ca`, the device ids bound to a client certificate, kept in the state
+/// directory; without it no device presents a certificate and the set stays empty in memory.
+fn device_bindings(args: &ServeArgs) -> Result<DeviceBindings> {
+    if args.client_ca.is_none() {
+        return Ok(DeviceBindings::in_memory());
+    }
+    let bindings = DeviceBindings::open(&args.state_dir)?;
+    if let Some(path) = bindings.path() {
+        info!(
+            file = %path.display(),
+            bound = bindings.len(),
+            "device ids bound to a client certificate are refused without one (state file)"
+        );
+    }
+    Ok(bindings)
 }
 
 /// Completes on SIGTERM or SIGINT.

@@ -50,6 +50,7 @@ pub struct KindLabels {
 /// | `wasmbed_protocol_errors_total` | counter | `kind` |
 /// | `wasmbed_connections_refused_total` | counter | `kind` (`connection_limit`, `api_connection_limit`, `tls_http_connection_limit`) |
 /// | `wasmbed_sessions_closed_total` | counter | `kind` (why the session ended) |
+/// | `wasmbed_device_bindings` | gauge | |
 pub struct Metrics {
     registry: Registry,
     /// Device sessions past HELLO.
@@ -68,6 +69,8 @@ pub struct Metrics {
     pub refused: Family<KindLabels, Counter>,
     /// Device sessions ended, by reason.
     pub sessions_closed: Family<KindLabels, Counter>,
+    /// Device ids bound to a client certificate ([`DeviceBindings`](crate::binding::DeviceBindings)).
+    pub device_bindings: Gauge,
 }
 
 impl Metrics {
@@ -120,6 +123,12 @@ impl Metrics {
             "Device sessions ended, by reason",
             sessions_closed.clone(),
         );
+        let device_bindings = Gauge::default();
+        registry.register(
+            "device_bindings",
+            "Device ids bound to a client certificate (never forgotten; at most the certificates the device CA issued)",
+            device_bindings.clone(),
+        );
         // Every known label exists from the start, at zero, so that rates and absence alerts
         // work before the first event.
         for message_type in MessageType::ALL {
@@ -145,6 +154,7 @@ impl Metrics {
             "unsupported_version",
             "device_id_mismatch",
             "hello_timeout",
+            "binding_write_failed",
         ] {
             let _ = protocol_errors.get_or_create(&KindLabels { kind });
         }
@@ -165,6 +175,7 @@ impl Metrics {
             protocol_errors,
             refused,
             sessions_closed,
+            device_bindings,
         }
     }
 

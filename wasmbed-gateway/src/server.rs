@@ -19,6 +19,7 @@ use tokio_util::task::TaskTracker;
 use tracing::{debug, info, warn};
 
 use crate::auth::{ApiAuth, Authenticator};
+use crate::binding::DeviceBindings;
 use crate::config::GatewayConfig;
 use crate::metrics::{HandshakeLabels, Metrics};
 use crate::registry::Registry;
@@ -46,6 +47,8 @@ pub struct Shared {
     pub config: GatewayConfig,
     /// Sessions.
     pub registry: Registry,
+    /// Device ids bound to a client certificate (optional mTLS).
+    pub bindings: DeviceBindings,
     /// Metrics.
     pub metrics: Metrics,
     /// Cancelled when the gateway shuts down.
@@ -113,6 +116,9 @@ impl Gateway {
     /// Its API starts [`ApiAuth::Locked`]: every device endpoint answers 401 until
     /// [`Gateway::set_api_auth`] names a token.
     ///
+    /// Device ids bound to a client certificate are kept in memory only; use
+    /// [`Gateway::with_bindings`] with [`DeviceBindings::open`] to keep them across restarts.
+    ///
     /// # Errors
     ///
     /// The message of [`GatewayConfig::validate`].
@@ -121,11 +127,33 @@ impl Gateway {
         tls: Arc<rustls::ServerConfig>,
         mode: Mode,
     ) -> Result<Gateway, String> {
+        Gateway::with_bindings(config, tls, mode, DeviceBindings::in_memory())
+    }
+
+    /// Like [`Gateway::new`], with the set of device ids bound to client certificates (see
+    /// [`crate::binding`]), usually [`DeviceBindings::open`] on the state directory.
+    ///
+    /// # Errors
+    ///
+    /// The message of [`GatewayConfig::validate`].
+    pub fn with_bindings(
+        config: GatewayConfig,
+        tls: Arc<rustls::ServerConfig>,
+        mode: Mode,
+        bindings: DeviceBindings,
+    ) -> Result<Gateway, String> {
         config.validate()?;
+        let metrics = Metrics::new();
+        metrics.device_bindings.set(bindings.len() as i64);
         Ok(Gateway {
             shared: Arc::new(Shared {
-                registry: Registry::new(config.inbound_queue_len, config.inbound_bytes_limit),
-                metrics: Metrics::new(),
+                registry: Registry::new(
+                    config.inbound_queue_len,
+                    config.inbound_bytes_limit,
+                    config.max_offline_devices,
+                ),
+                bindings,
+                metrics,
                 shutdown: CancellationToken::new(),
                 mode,
                 started: Instant::now(),

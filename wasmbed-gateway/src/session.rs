@@ -16,6 +16,7 @@ use tokio_rustls::server::TlsStream;
 use tokio_util::codec::Framed;
 use tracing::{debug, info, warn};
 
+use crate::binding::Binding;
 use crate::metrics::{Direction, Metrics};
 use crate::protocol::{
     ErrorCode, Frame, FrameCodec, GoodbyeReason, Message, PROTOCOL_VERSION, ProtocolError,
@@ -63,7 +64,8 @@ pub(crate) async fn run(
     peer: SocketAddr,
     hello_deadline: Instant,
 ) {
-    let client_cn = client_certificate_cn(&tls);
+    let client_cert = client_certificate(&tls);
+    let client_cn = client_cert.as_ref().map(|cert| cert.device_id.clone());
     let (tls_version, cipher_suite) = {
         let conn = tls.get_ref().1;
         (
@@ -120,6 +122,22 @@ pub(crate) async fn run(
             }
         };
 
+    // check_hello made sure the certificate's CN is the device id.
+    if let Some(cert) = client_cert {
+        if let Err(refusal) = bind(&shared, cert, peer).await {
+            Metrics::count(&shared.metrics.protocol_errors, refusal.kind);
+            return Box::pin(close_with_error(
+                &shared,
+                stream,
+                hello_id,
+                refusal.code,
+                &refusal.message,
+                peer,
+            ))
+            .await;
+        }
+    }
+
     let (commands_tx, commands) = mpsc::channel(shared.config.outbound_queue_len);
     let info = DeviceInfo::new(
         device_id.clone(),
@@ -172,8 +190,8 @@ struct Refusal {
 }
 
 /// Checks the first frame: a HELLO of our version whose device id matches the client
-/// certificate (mTLS), and, under optional mTLS, an id once bound to a certificate is not
-/// claimed without one. Returns the device id and firmware version.
+/// certificate (mTLS), and, under optional mTLS, an id once bound to a certificate (see
+/// [`crate::binding`]) is not claimed without one. Returns the device id and firmware version.
 fn check_hello(
     shared: &Shared,
     message: Message,
@@ -216,18 +234,47 @@ fn check_hello(
             "device_id_mismatch",
             format!("device id {device_id:?} does not match the client certificate's CN {cn:?}"),
         ),
-        None if shared
-            .registry
-            .get(&device_id)
-            .is_some_and(|known| known.client_certificate_cn.is_some()) =>
-        {
-            refuse(
-                ErrorCode::DeviceIdMismatch,
-                "device_id_mismatch",
-                format!("device id {device_id:?} is bound to a client certificate; present it"),
-            )
-        }
+        None if shared.bindings.is_bound(&device_id) => refuse(
+            ErrorCode::DeviceIdMismatch,
+            "device_id_mismatch",
+            format!("device id {device_id:?} is bound to a client certificate; present it"),
+        ),
         _ => Ok((device_id, firmware_version)),
+    }
+}
+
+/// Binds the device id to its client certificate (a no-op for a known id); returns once the
+/// binding is in the state file, so that no device gets HELLO_ACK for a binding a crash could
+/// lose.
+async fn bind(shared: &Shared, cert: Binding, peer: SocketAddr) -> Result<(), Refusal> {
+    let device_id = cert.device_id.clone();
+    match shared.bindings.bind(cert).await {
+        Ok(false) => Ok(()),
+        Ok(true) => {
+            shared
+                .metrics
+                .device_bindings
+                .set(shared.bindings.len() as i64);
+            info!(
+                device_id,
+                %peer,
+                "device id bound to its client certificate; from now on it is refused without one"
+            );
+            Ok(())
+        }
+        Err(e) => {
+            if let Some(suppressed) = shared.log_limiter.allow("binding_write_failed") {
+                let cause = std::error::Error::source(&e).map(ToString::to_string);
+                tracing::error!(device_id, %peer, error = %e, cause, suppressed_since_last = suppressed, "cannot record a device binding; device refused");
+            }
+            Err(Refusal {
+                code: ErrorCode::Internal,
+                kind: "binding_write_failed",
+                message:
+                    "the gateway cannot record this device id's certificate binding; retry later"
+                        .into(),
+            })
+        }
     }
 }
 
@@ -618,8 +665,9 @@ pub(crate) async fn refuse_overloaded(shared: &Shared, tls: Tls) {
     debug!(?peer, "refused: connection limit");
 }
 
-/// The subject CN of the client certificate, if the client presented one.
-fn client_certificate_cn(tls: &TlsStream<TcpStream>) -> Option<String> {
+/// The client certificate, if the client presented one with a subject CN: the CN as the
+/// device id, with the certificate's issuer and serial.
+fn client_certificate(tls: &TlsStream<TcpStream>) -> Option<Binding> {
     use x509_parser::prelude::{FromDer as _, X509Certificate};
     let cert = tls.get_ref().1.peer_certificates()?.first()?;
     let (_, parsed) = X509Certificate::from_der(cert).ok()?;
@@ -630,5 +678,9 @@ fn client_certificate_cn(tls: &TlsStream<TcpStream>) -> Option<String> {
         .as_str()
         .ok()?
         .to_owned();
-    Some(cn)
+    Some(Binding::new(
+        cn,
+        parsed.issuer().to_string(),
+        parsed.raw_serial_as_string(),
+    ))
 }

@@ -236,6 +236,154 @@ async fn optional_mtls_keeps_a_certified_id_from_anonymous_takeover() {
         .unwrap();
 }
 
+fn assert_id_mismatch(result: Result<DeviceClient, ClientError>) {
+    match result {
+        Err(ClientError::Refused {
+            code: ErrorCode::DeviceIdMismatch,
+            ..
+        }) => {}
+        Err(e) => panic!("expected ERROR(device_id_mismatch), got {e}"),
+        Ok(_) => panic!("expected ERROR(device_id_mismatch), got a session"),
+    }
+}
+
+/// Issue 11, item 7: under optional mTLS, an id that once connected with a certificate stays
+/// bound to it after the registry forgot the device and after a restart.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_certificate_binding_survives_registry_eviction_and_restarts() {
+    let dir = tempfile::tempdir().unwrap();
+    make_pki(dir.path());
+    let ca = dir.path().join("devices/device-ca.pem");
+    let ca = ca.to_str().unwrap();
+    let args = production(&dir, &["--client-ca", ca, "--max-offline-devices", "2"]);
+    let path = dir.path().to_owned();
+    let mut gw = Gateway::start_in(dir, &args.iter().map(String::as_str).collect::<Vec<_>>());
+    let certified = || client(&path, "ca/ca.pem", Some("sensor-1"));
+    let anonymous = || client(&path, "ca/ca.pem", None);
+
+    connect(&gw, certified(), "sensor-1")
+        .await
+        .unwrap()
+        .goodbye()
+        .await;
+    // Three ids connect and leave: the registry (2 offline devices) forgets sensor-1.
+    for id in ["other-1", "other-2", "other-3"] {
+        connect(&gw, anonymous(), id).await.unwrap().goodbye().await;
+    }
+    gw.eventually(Duration::from_secs(5), "sensor-1 forgotten", || {
+        gw.api("GET", "/devices/sensor-1", None).0 == 404
+    });
+    assert_id_mismatch(connect(&gw, anonymous(), "sensor-1").await);
+
+    let state = gw.path("state/device-bindings.json");
+    let text = std::fs::read_to_string(&state).unwrap();
+    assert!(text.contains("\"device_id\":\"sensor-1\""), "{text}");
+    assert!(
+        !text.contains("other-1"),
+        "only certified ids are bound: {text}"
+    );
+
+    gw.restart();
+    assert_id_mismatch(connect(&gw, anonymous(), "sensor-1").await);
+    assert!(
+        gw.api("GET", "/metrics", None)
+            .1
+            .contains("wasmbed_device_bindings 1"),
+        "the binding count is exported"
+    );
+    let back = connect(&gw, certified(), "sensor-1").await.unwrap();
+    back.echo(Bytes::from_static(b"mine")).await.unwrap();
+    connect(&gw, anonymous(), "other-1").await.unwrap();
+    assert_eq!(
+        std::fs::read_to_string(&state).unwrap(),
+        text,
+        "no rewrite for a known id"
+    );
+}
+
+/// A damaged or unreadable binding file stops the gateway at start with a message naming the
+/// file, instead of serving with the bindings forgotten.
+#[test]
+fn a_damaged_binding_file_is_a_startup_error() {
+    let dir = tempfile::tempdir().unwrap();
+    make_pki(dir.path());
+    let state = dir.path().join("state");
+    let file = state.join("device-bindings.json");
+    std::fs::create_dir_all(&state).unwrap();
+    let mut args = production(&dir, &["--client-ca", "devices/device-ca.pem"]);
+    args.extend(
+        [
+            "--state-dir",
+            "state",
+            "--tls-addr",
+            "127.0.0.1:0",
+            "--api-addr",
+            "127.0.0.1:0",
+        ]
+        .map(String::from),
+    );
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    for (damage, expected) in [
+        (
+            "{\"format\":\"wasmbed-device-bindings\",\"version\":1,\"bindings\":[",
+            "is damaged",
+        ),
+        (
+            "{\"format\":\"wasmbed-device-bindings\",\"version\":9,\"bindings\":[]}",
+            "has version 9",
+        ),
+        ("", "is damaged"),
+    ] {
+        std::fs::write(&file, damage).unwrap();
+        let (code, err) = run_to_exit(&args, dir.path());
+        assert_ne!(code, 0, "{damage:?}: {err}");
+        assert!(
+            err.contains("device binding file")
+                && err.contains("device-bindings.json")
+                && err.contains(expected),
+            "{damage:?}: {err}"
+        );
+        assert_eq!(
+            std::fs::read_to_string(&file).unwrap(),
+            damage,
+            "left as it was"
+        );
+    }
+    std::fs::remove_file(&file).unwrap();
+    std::fs::create_dir(&file).unwrap();
+    let (code, err) = run_to_exit(&args, dir.path());
+    assert_ne!(code, 0);
+    assert!(err.contains("cannot read the device binding file"), "{err}");
+}
+
+/// Runs the binary in `dir` and returns its exit code and stderr; a gateway still serving
+/// after 20 s (it did not refuse to start) is killed and reported as exit code 0.
+fn run_to_exit(args: &[&str], dir: &Path) -> (i32, String) {
+    use std::io::Read as _;
+    let mut child = std::process::Command::new(support::bin())
+        .args(args)
+        .current_dir(dir)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    let code = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status.code().unwrap_or(-1);
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            break 0;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let mut err = String::new();
+    let _ = child.stderr.take().unwrap().read_to_string(&mut err);
+    (code, err)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn sighup_reloads_the_certificate_without_dropping_devices() {
     let dir = tempfile::tempdir().unwrap();

@@ -50,6 +50,7 @@ pub struct Gateway {
     /// `None` with `--insecure-api-no-auth`.
     pub token: Option<String>,
     log: Arc<Mutex<Vec<String>>>,
+    args: Vec<String>,
 }
 
 /// The token [`Gateway::start_in`] gives a production gateway whose test names none.
@@ -131,6 +132,7 @@ impl Gateway {
             dir,
             token: None,
             log,
+            args: args.iter().map(|a| a.to_string()).collect(),
         };
         let tls = gateway.wait_for_log("Starting TLS server on ", Duration::from_secs(30));
         let api = gateway.wait_for_log("Starting HTTP API on ", Duration::from_secs(5));
@@ -252,6 +254,16 @@ impl Gateway {
             );
             std::thread::sleep(Duration::from_millis(50));
         }
+    }
+
+    /// Kills the process and starts a new one with the same arguments and directory (so the
+    /// same state directory), on new loopback ports.
+    pub fn restart(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let dir = std::mem::replace(&mut self.dir, tempfile::tempdir().unwrap());
+        let args = self.args.clone();
+        *self = Gateway::start_in(dir, &args.iter().map(String::as_str).collect::<Vec<_>>());
     }
 
     pub fn path(&self, name: &str) -> PathBuf {
