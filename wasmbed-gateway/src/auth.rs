@@ -212,7 +212,7 @@ impl Refusal {
     pub(crate) fn message(self) -> &'static str {
         match self {
             Refusal::Missing => {
-                "authentication required: send Authorization: Bearer <token> (dev mode: the token is in <state-dir>/api-token)"
+                "authentication required: send Authorization: Bearer <token>, the token in the gateway's --api-token-file (dev mode: <state-dir>/api-token)"
             }
             Refusal::Wrong => "invalid bearer token",
         }
