@@ -49,6 +49,7 @@
 #![forbid(unsafe_code)]
 
 pub mod api;
+mod auth;
 pub mod client;
 pub mod config;
 pub mod metrics;

@@ -46,7 +46,7 @@ pub struct KindLabels {
 /// | `wasmbed_handshake_duration_seconds` | histogram | |
 /// | `wasmbed_frames_total` | counter | `type`, `direction` |
 /// | `wasmbed_protocol_errors_total` | counter | `kind` |
-/// | `wasmbed_connections_refused_total` | counter | `kind` (`connection_limit`) |
+/// | `wasmbed_connections_refused_total` | counter | `kind` (`connection_limit`, `credentials_revoked`) |
 /// | `wasmbed_sessions_closed_total` | counter | `kind` (why the session ended) |
 pub struct Metrics {
     registry: Registry,

@@ -59,6 +59,7 @@ pub struct Shared {
     refusals: Arc<Semaphore>,
     tracker: TaskTracker,
     pub(crate) log_limiter: LogLimiter,
+    pub(crate) trust: crate::auth::Trust,
 }
 
 impl std::fmt::Debug for Shared {
@@ -127,6 +128,7 @@ impl Gateway {
                 refusals: Arc::new(Semaphore::new(MAX_POLITE_REFUSALS)),
                 tracker: TaskTracker::new(),
                 log_limiter: LogLimiter::new(config.log_burst),
+                trust: crate::auth::Trust::new(),
                 config,
             }),
         })
@@ -465,6 +467,9 @@ async fn not_tls(mut tcp: TcpStream, first: u8, peer: SocketAddr) -> (HandshakeF
 
 /// After the handshake: HTTP (by ALPN, or an ASCII first byte) or a device session.
 async fn dispatch(shared: Arc<Shared>, mut tls: TlsStream, peer: SocketAddr) {
+    if let Err(why) = shared.trust.check_resumed(tls.get_ref().1) {
+        return session::refuse_credentials(&shared, tls, peer, &why).await;
+    }
     let alpn = tls.get_ref().1.alpn_protocol().map(<[u8]>::to_vec);
     if matches!(alpn.as_deref(), Some(b"h2" | b"http/1.1")) {
         Box::pin(tls_http::serve(
