@@ -8,7 +8,8 @@ use rustls::pki_types::CertificateDer;
 use wasmbed_endpoint::Host;
 use x509_parser::extensions::GeneralName;
 use x509_parser::oid_registry::{
-    OID_EC_P256, OID_KEY_TYPE_EC_PUBLIC_KEY, OID_NIST_EC_P384, OID_PKCS1_RSAENCRYPTION,
+    OID_EC_P256, OID_KEY_TYPE_EC_PUBLIC_KEY, OID_NIST_EC_P384, OID_NIST_EC_P521,
+    OID_PKCS1_RSAENCRYPTION,
 };
 use x509_parser::prelude::{FromDer as _, X509Certificate};
 
@@ -111,6 +112,9 @@ fn check_key(cert: &X509Certificate<'_>) -> Result<(), ConfigError> {
             .and_then(|p| p.as_oid().ok());
         return match curve {
             Some(curve) if curve == OID_EC_P256 || curve == OID_NIST_EC_P384 => Ok(()),
+            Some(curve) if curve == OID_NIST_EC_P521 => Err(ConfigError::KeyNotForDevices {
+                key: "ECDSA P-521".to_owned(),
+            }),
             Some(curve) => Err(ConfigError::KeyNotForDevices {
                 key: format!("ECDSA on curve {curve}"),
             }),
