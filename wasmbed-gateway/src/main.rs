@@ -19,8 +19,8 @@ use wasmbed_endpoint::{Endpoint, Host, MemoryImage};
 use wasmbed_gateway::{ALPN, Gateway, GatewayConfig, Mode};
 use wasmbed_tls::rustls::pki_types::{CertificateDer, CertificateRevocationListDer};
 use wasmbed_tls::{
-    CertResolver, CertificateAuthority, CertificateOptions, ClientVerifier, DeviceId, Identity,
-    KeyAlgorithm, Resumption, ServerOptions, c_header, certificate_serial, check_crl,
+    CertResolver, CertificateAuthority, CertificateOptions, ClientAuth, ClientVerifier, DeviceId,
+    Identity, KeyAlgorithm, Resumption, ServerOptions, c_header, certificate_serial, check_crl,
     dev_gateway, key_readable_by_others, load_certificates, load_crls, save_crl,
     server_config_with_verifier,
 };
@@ -495,8 +495,14 @@ async fn serve_async(args: ServeArgs, config: GatewayConfig) -> Result<()> {
         Some(ca) => Some(load_trust(ca, &args.crls)?),
     };
     let device_hosts: Vec<Host> = args.device_endpoints.iter().map(|e| e.host).collect();
+    let client_auth = match &trust {
+        None => ClientAuth::None,
+        Some((roots, _)) if args.require_client_cert => ClientAuth::Required(roots.clone()),
+        Some((roots, _)) => ClientAuth::Optional(roots.clone()),
+    };
     let options = ServerOptions {
         alpn: ALPN.iter().map(|p| p.to_vec()).collect(),
+        client_auth,
         device_max_content_len: Some(args.device_max_content_len),
         session_lifetime: Duration::from_secs(args.session_lifetime_secs),
         device_hosts,
@@ -512,12 +518,12 @@ async fn serve_async(args: ServeArgs, config: GatewayConfig) -> Result<()> {
         }
         _ => (dev_identity(&args)?, Mode::Dev),
     };
-    let resolver = Arc::new(CertResolver::new(&identity, &options).with_context(|| {
-        match &args.cert {
+    let resolver = Arc::new(CertResolver::new(&identity, &options).with_context(
+        || match &args.cert {
             Some(cert) => format!("gateway certificate {}", cert.display()),
             None => "dev gateway certificate".to_owned(),
-        }
-    })?);
+        },
+    )?);
     let resumption = wasmbed_tls::resumption(&options)?;
     info!(
         certificate_bytes = resolver.certificate_message_len(),
@@ -585,11 +591,13 @@ async fn serve_async(args: ServeArgs, config: GatewayConfig) -> Result<()> {
     let reloader = Arc::new(Reloader {
         resolver,
         identity: args.cert.clone().zip(args.key.clone()),
-        trust: verifier.zip(args.client_ca.clone()).map(|(verifier, ca)| Trust {
-            verifier,
-            ca,
-            crls: args.crls.clone(),
-        }),
+        trust: verifier
+            .zip(args.client_ca.clone())
+            .map(|(verifier, ca)| Trust {
+                verifier,
+                ca,
+                crls: args.crls.clone(),
+            }),
         gateway: gateway.clone(),
     });
     if reloader.identity.is_none() && reloader.trust.is_none() {
@@ -687,7 +695,11 @@ impl Reloader {
                     info!(trigger = why, cert = %cert.display(), "certificate reloaded; new handshakes use it, connected devices stay")
                 }
                 Err(e) => {
-                    error!(trigger = why, error = format!("{:#}", anyhow::Error::from(e)), "certificate reload failed; keeping the current certificate")
+                    error!(
+                        trigger = why,
+                        error = format!("{:#}", anyhow::Error::from(e)),
+                        "certificate reload failed; keeping the current certificate"
+                    )
                 }
             }
         }
@@ -702,7 +714,11 @@ impl Reloader {
                     self.gateway.client_trust_changed();
                 }
                 Err(e) => {
-                    error!(trigger = why, error = format!("{e:#}"), "client CA/CRL reload failed; keeping the current CAs and CRLs")
+                    error!(
+                        trigger = why,
+                        error = format!("{e:#}"),
+                        "client CA/CRL reload failed; keeping the current CAs and CRLs"
+                    )
                 }
             }
         }

@@ -629,7 +629,10 @@ pub(crate) async fn refuse_credentials(shared: &Shared, tls: Tls, peer: SocketAd
             reason: GoodbyeReason::CredentialsRevoked,
         },
     };
-    if send(shared, &mut stream, frame, CLOSE_TIMEOUT).await.is_ok() {
+    if send(shared, &mut stream, frame, CLOSE_TIMEOUT)
+        .await
+        .is_ok()
+    {
         shared
             .metrics
             .frame(crate::protocol::MessageType::Goodbye, Direction::Out);

@@ -47,14 +47,7 @@ fn make_pki(dir: &Path) {
     );
     pki(
         dir,
-        &[
-            "pki",
-            "ca",
-            "--out-dir",
-            "devices",
-            "--name",
-            "device-ca",
-        ],
+        &["pki", "ca", "--out-dir", "devices", "--name", "device-ca"],
     );
     for id in ["sensor-1", "sensor-2"] {
         device(dir, "devices", "device-ca", id);
@@ -172,7 +165,10 @@ async fn resumption_with_an_expired_device_certificate_is_refused() {
         &path.join("devices/device-ca-key.pem"),
     )
     .unwrap();
-    for (version, versions, id) in [("TLS 1.3", TLS13, "short-13"), ("TLS 1.2", TLS12, "short-12")] {
+    for (version, versions, id) in [
+        ("TLS 1.3", TLS13, "short-13"),
+        ("TLS 1.2", TLS12, "short-12"),
+    ] {
         let now = SystemTime::now();
         let not_after = now + Duration::from_secs(4);
         let options = CertificateOptions {
@@ -207,7 +203,10 @@ async fn resumption_with_an_expired_device_certificate_is_refused() {
         assert!(line.to_lowercase().contains("expired"), "{line}");
         // A full handshake with the certificate fails too.
         let full = connect(&gw, client(&path, &short, versions), id).await;
-        assert!(full.is_err(), "{version}: a full handshake with an expired certificate");
+        assert!(
+            full.is_err(),
+            "{version}: a full handshake with an expired certificate"
+        );
         assert!(!gw.connected().iter().any(|c| c == id));
     }
 }
@@ -261,16 +260,25 @@ async fn pki_revoke_and_sighup_end_the_session_and_refuse_the_certificate() {
         ended(one).await,
         SessionEnd::Goodbye(GoodbyeReason::CredentialsRevoked)
     );
-    let line = gw.wait_for_log("device certificate no longer accepted", Duration::from_secs(5));
+    let line = gw.wait_for_log(
+        "device certificate no longer accepted",
+        Duration::from_secs(5),
+    );
     assert!(line.contains("sensor-1"), "{line}");
-    two.echo(Bytes::from_static(b"still trusted")).await.unwrap();
+    two.echo(Bytes::from_static(b"still trusted"))
+        .await
+        .unwrap();
     // Refused on resumption and on a full handshake.
     assert!(connect(&gw, one_tls, "sensor-1").await.is_err());
     let fresh = client(&path, &identity(&path, "devices", "sensor-1"), TLS13);
     assert!(connect(&gw, fresh.clone(), "sensor-1").await.is_err());
 
     // A corrupt CRL on reload: an error, and the previous CAs and CRLs stay.
-    std::fs::write(path.join("devices/crl.pem"), "-----BEGIN X509 CRL-----\nAAAA\n").unwrap();
+    std::fs::write(
+        path.join("devices/crl.pem"),
+        "-----BEGIN X509 CRL-----\nAAAA\n",
+    )
+    .unwrap();
     gw.signal("HUP");
     let line = gw.wait_for_log("client CA/CRL reload failed", Duration::from_secs(5));
     assert!(line.contains("crl.pem"), "{line}");
@@ -291,7 +299,11 @@ async fn a_replaced_client_ca_drops_old_ca_devices_and_accepts_new_ones() {
         &["pki", "ca", "--out-dir", "next", "--name", "device-ca"],
     );
     device(&path, "next", "device-ca", "sensor-9");
-    std::fs::copy(path.join("devices/device-ca.pem"), path.join("client-ca.pem")).unwrap();
+    std::fs::copy(
+        path.join("devices/device-ca.pem"),
+        path.join("client-ca.pem"),
+    )
+    .unwrap();
     let mut gw = start(
         dir,
         &[
@@ -325,8 +337,9 @@ async fn a_replaced_client_ca_drops_old_ca_devices_and_accepts_new_ones() {
 /// The gateway CA's issuer, to sign certificates with defects.
 fn gateway_ca(dir: &Path) -> rcgen::Issuer<'static, rcgen::KeyPair> {
     let cert = std::fs::read_to_string(dir.join("ca/ca.pem")).unwrap();
-    let key = rcgen::KeyPair::from_pem(&std::fs::read_to_string(dir.join("ca/ca-key.pem")).unwrap())
-        .unwrap();
+    let key =
+        rcgen::KeyPair::from_pem(&std::fs::read_to_string(dir.join("ca/ca-key.pem")).unwrap())
+            .unwrap();
     rcgen::Issuer::from_ca_cert_pem(&cert, key).unwrap()
 }
 
@@ -422,7 +435,11 @@ fn a_defective_gateway_certificate_stops_the_start() {
         assert_ne!(code, 0, "{name} started:\n{out}{err}");
         let expected = format!("error: gateway certificate {cert}: {message}");
         assert!(err.contains(&expected), "{name}: {err}");
-        assert_eq!(err.trim_end().lines().count(), 1, "{name}: one line:\n{err:?}");
+        assert_eq!(
+            err.trim_end().lines().count(),
+            1,
+            "{name}: one line:\n{err:?}"
+        );
     }
 }
 

@@ -152,7 +152,10 @@ impl SanName {
             (SanName::Ip(ip), Host::Ipv4(want)) => *ip == IpAddr::V4(*want),
             (SanName::Ip(ip), Host::Ipv6(want)) => *ip == IpAddr::V6(*want),
             (SanName::Dns(name), Host::Dns(want)) => {
-                let (name, want) = (name.to_ascii_lowercase(), want.to_string().to_ascii_lowercase());
+                let (name, want) = (
+                    name.to_ascii_lowercase(),
+                    want.to_string().to_ascii_lowercase(),
+                );
                 match name.strip_prefix("*.") {
                     Some(parent) => want
                         .split_once('.')

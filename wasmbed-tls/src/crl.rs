@@ -141,14 +141,19 @@ impl CertificateAuthority {
         let mut revoked: Vec<RevokedCertParams> = Vec::new();
         let mut number: u64 = 0;
         if let Some(previous) = previous {
-            let status = check_crl(Path::new("the previous CRL"), previous, std::slice::from_ref(self.certificate()))
-                .map_err(|e| PkiError::Generation {
+            let status = check_crl(
+                Path::new("the previous CRL"),
+                previous,
+                std::slice::from_ref(self.certificate()),
+            )
+            .map_err(|e| PkiError::Generation {
+                message: e.to_string(),
+            })?;
+            let (_, parsed) = CertificateRevocationList::from_der(previous).map_err(|e| {
+                PkiError::Generation {
                     message: e.to_string(),
-                })?;
-            let (_, parsed) =
-                CertificateRevocationList::from_der(previous).map_err(|e| PkiError::Generation {
-                    message: e.to_string(),
-                })?;
+                }
+            })?;
             for entry in parsed.iter_revoked_certificates() {
                 revoked.push(RevokedCertParams {
                     serial_number: SerialNumber::from_slice(entry.raw_serial()),

@@ -89,16 +89,16 @@ pub use pki::{
     CertificateAuthority, CertificateOptions, DeviceId, Identity, KeyAlgorithm, Validity,
     dev_gateway,
 };
-/// The rustls version this crate builds configurations for.
-pub use rustls;
 pub use resumption::{
     DEFAULT_SESSION_LIFETIME, Resumption, SESSION_LIFETIME_SECS_RANGE, STATEFUL_TICKET_LEN,
     stateless_ticket_len,
 };
+/// The rustls version this crate builds configurations for.
+pub use rustls;
 pub use server::{
     CertResolver, ClientAuth, DEFAULT_DEVICE_MAX_CONTENT_LEN, DEFAULT_SESSION_CACHE_SIZE,
     DEVICE_MAX_CONTENT_LEN_RANGE, RECORD_HEADER_LEN, ReloadError, SERVER_SUITE_ORDER,
-    ServerOptions, certificate_message_len, check_handshake_fits, handshake_flight_len,
-    resumption, server_config, server_config_with_verifier,
+    ServerOptions, certificate_message_len, check_handshake_fits, handshake_flight_len, resumption,
+    server_config, server_config_with_verifier,
 };
 pub use verifier::ClientVerifier;

@@ -19,7 +19,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use rustls::server::{ProducesTickets, StoresServerSessions};
 
-use crate::server::{ClientAuth, ServerOptions};
+use crate::server::ServerOptions;
 
 /// Default [`ServerOptions::session_lifetime`]: 12 hours, what rustls' ticketer announces.
 pub const DEFAULT_SESSION_LIFETIME: Duration = Duration::from_secs(12 * 60 * 60);
@@ -120,10 +120,14 @@ impl Resumption {
 }
 
 /// Chooses how to resume so that the tickets of one handshake fit one device record (`fits`
-/// bytes of plaintext; `None` without a device limit): with client certificates and a device
-/// limit, stateful tickets (one); otherwise as many stateless tickets as fit, at most 2, and
-/// stateful tickets if not even one does.
-pub(crate) fn plan(options: &ServerOptions, fits: Option<usize>) -> Resumption {
+/// bytes of plaintext; `None` without a device limit): with client certificates
+/// (`client_certificates`) and a device limit, stateful tickets (one); otherwise as many
+/// stateless tickets as fit, at most 2, and stateful tickets if not even one does.
+pub(crate) fn plan(
+    options: &ServerOptions,
+    fits: Option<usize>,
+    client_certificates: bool,
+) -> Resumption {
     let ticket_len = stateless_ticket_len(&[], options);
     let Some(fits) = fits else {
         return Resumption::Stateless {
@@ -132,7 +136,7 @@ pub(crate) fn plan(options: &ServerOptions, fits: Option<usize>) -> Resumption {
         };
     };
     let stateless = (fits / ticket_len).min(RUSTLS_TLS13_TICKETS);
-    if matches!(options.client_auth, ClientAuth::None) && stateless > 0 {
+    if !client_certificates && stateless > 0 {
         return Resumption::Stateless {
             tickets: stateless,
             ticket_len,
@@ -269,21 +273,21 @@ mod tests {
 
     #[test]
     fn plan_follows_client_auth_and_device_limit() {
-        let mut options = ServerOptions::default();
+        let options = ServerOptions::default();
         let len = stateless_ticket_len(&[], &options);
-        assert_eq!(plan(&options, None).tickets(), 2);
+        assert_eq!(plan(&options, None, false).tickets(), 2);
         assert_eq!(
-            plan(&options, Some(1495)),
+            plan(&options, Some(1495), false),
             Resumption::Stateless {
                 tickets: 2,
                 ticket_len: len
             }
         );
-        assert_eq!(plan(&options, Some(507)).tickets(), 1);
-        assert!(plan(&options, Some(len - 1)).is_stateful());
-        options.client_auth = ClientAuth::Optional(Vec::new());
+        assert_eq!(plan(&options, Some(507), false).tickets(), 1);
+        assert!(plan(&options, Some(len - 1), false).is_stateful());
+        assert_eq!(plan(&options, None, true).tickets(), 2);
         assert_eq!(
-            plan(&options, Some(1019)),
+            plan(&options, Some(1019), true),
             Resumption::Stateful {
                 tickets: 1,
                 ticket_len: STATEFUL_TICKET_LEN

@@ -238,15 +238,24 @@ pub fn check_handshake_fits(
     Ok(flight)
 }
 
-/// How the gateway resumes sessions with `options`: the TLS 1.3 tickets it sends after a
-/// handshake, chosen so that all of them fit one device record (rustls sends them as one
-/// flight; see [`Resumption`] and [`stateless_ticket_len`](crate::stateless_ticket_len)).
+/// How the gateway resumes sessions with `options` (client certificates requested unless
+/// [`ClientAuth::None`]): the TLS 1.3 tickets it sends after a handshake, chosen so that all of
+/// them fit one device record (rustls sends them as one flight; see [`Resumption`] and
+/// [`stateless_ticket_len`](crate::stateless_ticket_len)).
 ///
 /// # Errors
 ///
 /// [`ConfigError::RecordSizeOutOfRange`], [`ConfigError::DeviceBufferOutOfRange`],
 /// [`ConfigError::SessionLifetimeOutOfRange`].
 pub fn resumption(options: &ServerOptions) -> Result<Resumption, ConfigError> {
+    let client_certificates = !matches!(options.client_auth, ClientAuth::None);
+    resumption_with(options, client_certificates)
+}
+
+fn resumption_with(
+    options: &ServerOptions,
+    client_certificates: bool,
+) -> Result<Resumption, ConfigError> {
     let (_, fits) = options.record_limits()?;
     let secs = options.session_lifetime.as_secs();
     if !SESSION_LIFETIME_SECS_RANGE.contains(&secs) || options.session_lifetime.subsec_nanos() != 0
@@ -255,7 +264,7 @@ pub fn resumption(options: &ServerOptions) -> Result<Resumption, ConfigError> {
             lifetime: options.session_lifetime,
         });
     }
-    Ok(crate::resumption::plan(options, fits))
+    Ok(crate::resumption::plan(options, fits, client_certificates))
 }
 
 /// The server certificate the gateway presents, replaceable while it runs.
@@ -480,7 +489,7 @@ pub fn server_config_with_verifier(
 ) -> Result<Arc<ServerConfig>, ConfigError> {
     let options = resolver.options().clone();
     let (max_record_size, _) = options.record_limits()?;
-    let resumption = resumption(&options)?;
+    let resumption = resumption_with(&options, verifier.is_some())?;
     let provider = Arc::new(server_provider());
     let builder = ServerConfig::builder_with_provider(provider.clone())
         .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])?;
