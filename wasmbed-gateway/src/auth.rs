@@ -8,7 +8,8 @@
 //! `watch::Receiver` (16 bytes) and checks its own certificate, kept by rustls anyway, when the
 //! counter moves. Nothing is stored per session and nothing walks the registry under its lock.
 
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
 
 use tokio::sync::watch;
 use tokio_rustls::rustls::HandshakeKind;
@@ -22,6 +23,7 @@ use crate::server::Gateway;
 pub(crate) struct Trust {
     verifier: OnceLock<Arc<ClientVerifier>>,
     generation: watch::Sender<u64>,
+    last_change: Mutex<Option<Instant>>,
 }
 
 impl Trust {
@@ -29,7 +31,17 @@ impl Trust {
         Trust {
             verifier: OnceLock::new(),
             generation: watch::Sender::new(0),
+            last_change: Mutex::new(None),
         }
+    }
+
+    /// Whether the CAs or CRLs changed within `window`: a session whose handshake started
+    /// that long ago may have been verified before the change and subscribed after it.
+    pub(crate) fn changed_within(&self, window: Duration) -> bool {
+        self.last_change
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .is_some_and(|at| at.elapsed() <= window)
     }
 
     /// A receiver for sessions whose client presented a certificate; `None` otherwise.
@@ -82,6 +94,27 @@ impl Gateway {
     /// `ClientVerifier::replace`): each session with a certificate verifies it again and, if
     /// it is no longer accepted, ends with GOODBYE `CredentialsRevoked` and a log line.
     pub fn client_trust_changed(&self) {
-        self.shared().trust.generation.send_modify(|g| *g += 1);
+        let trust = &self.shared().trust;
+        *trust.last_change.lock().unwrap_or_else(|p| p.into_inner()) = Some(Instant::now());
+        trust.generation.send_modify(|g| *g += 1);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What a reload costs an idle session: the receiver in `Session` and the future its
+    /// `select!` polls (measured: 16 and 80 bytes on x86-64).
+    #[test]
+    fn an_idle_session_pays_little_for_reload_notices() {
+        let trust = Trust::new();
+        let mut receiver = Some(trust.generation.subscribe());
+        assert_eq!(std::mem::size_of_val(&receiver), 16);
+        let waiting = changed(&mut receiver);
+        let future = std::mem::size_of_val(&waiting);
+        assert!(future <= 128, "{future} bytes");
+        drop(waiting);
+        eprintln!("receiver 16 bytes, pending changed() future {future} bytes");
     }
 }

@@ -60,6 +60,13 @@ pub(crate) async fn run(
 ) {
     let client_cn = client_certificate_cn(&tls);
     let trust = shared.trust.watch(tls.get_ref().1);
+    // A reload between this client's verification and the subscription above went unseen.
+    let window = shared.config.handshake_timeout + shared.config.hello_timeout;
+    if trust.is_some() && shared.trust.changed_within(window) {
+        if let Err(why) = shared.trust.check(tls.get_ref().1) {
+            return refuse_credentials(&shared, tls, peer, &why).await;
+        }
+    }
     let (tls_version, cipher_suite) = {
         let conn = tls.get_ref().1;
         (
