@@ -110,9 +110,9 @@ mod tests {
     fn an_idle_session_pays_little_for_reload_notices() {
         let trust = Trust::new();
         let mut receiver = Some(trust.generation.subscribe());
-        assert_eq!(std::mem::size_of_val(&receiver), 16);
+        assert_eq!(size_of_val(&receiver), 16);
         let waiting = changed(&mut receiver);
-        let future = std::mem::size_of_val(&waiting);
+        let future = size_of_val(&waiting);
         assert!(future <= 128, "{future} bytes");
         drop(waiting);
         eprintln!("receiver 16 bytes, pending changed() future {future} bytes");

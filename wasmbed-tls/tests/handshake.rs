@@ -150,7 +150,7 @@ fn expired_certificate_is_refused() {
     // talks to (no device limit, so no device checks) shows what a client does with one.
     assert!(matches!(
         CertResolver::new(&gateway, &ServerOptions::default()),
-        Err(wasmbed_tls::ConfigError::CertificateExpired { .. })
+        Err(ConfigError::CertificateExpired { .. })
     ));
     let lenient = ServerOptions {
         device_max_content_len: None,
