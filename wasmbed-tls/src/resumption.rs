@@ -69,7 +69,7 @@ pub fn stateless_ticket_len(
     TLS13_TICKET_OVERHEAD + TICKETER_OVERHEAD + EXPIRY_LEN + session
 }
 
-/// How the gateway offers session resumption ([`resumption`]).
+/// How the gateway offers session resumption ([`resumption`](crate::resumption())).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Resumption {
