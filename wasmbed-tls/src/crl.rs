@@ -129,8 +129,8 @@ impl CertificateAuthority {
     ///
     /// # Errors
     ///
-    /// [`PkiError::Generation`] when `previous` does not parse, was not issued by this CA, or
-    /// signing fails.
+    /// [`PkiError::Generation`] when `previous` does not parse or was not issued by this CA,
+    /// when `next_update` is zero, or when signing fails.
     pub fn revoke(
         &self,
         previous: Option<&CertificateRevocationListDer<'_>>,

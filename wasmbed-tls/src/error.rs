@@ -158,7 +158,11 @@ pub enum LoadError {
         key: PathBuf,
     },
     /// The certificate's `notAfter` is in the past.
-    #[error("the certificate in {} expired at {}", path.display(), crate::pki::rfc3339(*not_after))]
+    #[error(
+        "the certificate in {} expired at {}; issue a new one (wasmbed-gateway pki ...)",
+        path.display(),
+        crate::pki::rfc3339(*not_after)
+    )]
     Expired {
         /// The file.
         path: PathBuf,
@@ -166,7 +170,11 @@ pub enum LoadError {
         not_after: SystemTime,
     },
     /// The certificate's `notBefore` is in the future.
-    #[error("the certificate in {} is not valid before {}", path.display(), crate::pki::rfc3339(*not_before))]
+    #[error(
+        "the certificate in {} is not valid before {}; check this machine's clock or issue a new one",
+        path.display(),
+        crate::pki::rfc3339(*not_before)
+    )]
     NotYetValid {
         /// The file.
         path: PathBuf,
