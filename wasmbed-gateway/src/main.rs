@@ -593,10 +593,12 @@ async fn serve_async(args: ServeArgs, config: GatewayConfig) -> Result<()> {
         identity: args.cert.clone().zip(args.key.clone()),
         trust: verifier
             .zip(args.client_ca.clone())
-            .map(|(verifier, ca)| Trust {
+            .zip(trust)
+            .map(|((verifier, ca), loaded)| Trust {
                 verifier,
                 ca,
                 crls: args.crls.clone(),
+                loaded: std::sync::Mutex::new(loaded),
             }),
         gateway: gateway.clone(),
     });
@@ -672,23 +674,37 @@ struct Trust {
     verifier: Arc<ClientVerifier>,
     ca: PathBuf,
     crls: Vec<PathBuf>,
+    /// The CAs and CRLs in use, so that a reload that changes nothing re-checks no session.
+    loaded: std::sync::Mutex<TrustFiles>,
 }
 
+type TrustFiles = (
+    Vec<CertificateDer<'static>>,
+    Vec<CertificateRevocationListDer<'static>>,
+);
+
 impl Reloader {
-    fn files(&self) -> Vec<PathBuf> {
-        let mut files: Vec<PathBuf> = self
+    /// The files of the certificate, and those of the client CAs and CRLs.
+    fn files(&self) -> (Vec<PathBuf>, Vec<PathBuf>) {
+        let identity = self
             .identity
             .iter()
             .flat_map(|(cert, key)| [cert.clone(), key.clone()])
             .collect();
-        if let Some(trust) = &self.trust {
-            files.push(trust.ca.clone());
-            files.extend(trust.crls.iter().cloned());
-        }
-        files
+        let trust = self
+            .trust
+            .iter()
+            .flat_map(|trust| std::iter::once(trust.ca.clone()).chain(trust.crls.iter().cloned()))
+            .collect();
+        (identity, trust)
     }
 
     fn reload(&self, why: &str) {
+        self.reload_identity(why);
+        self.reload_trust(why);
+    }
+
+    fn reload_identity(&self, why: &str) {
         if let Some((cert, key)) = &self.identity {
             match self.resolver.reload(cert, key) {
                 Ok(()) => {
@@ -703,13 +719,25 @@ impl Reloader {
                 }
             }
         }
+    }
+
+    fn reload_trust(&self, why: &str) {
         if let Some(trust) = &self.trust {
-            let loaded = load_trust(&trust.ca, &trust.crls).and_then(|(roots, crls)| {
-                trust.verifier.replace(&roots, &crls)?;
-                Ok((roots.len(), crls.len()))
+            let mut current = trust.loaded.lock().unwrap_or_else(|p| p.into_inner());
+            let loaded = load_trust(&trust.ca, &trust.crls).and_then(|files| {
+                if files == *current {
+                    return Ok(None);
+                }
+                trust.verifier.replace(&files.0, &files.1)?;
+                let counts = (files.0.len(), files.1.len());
+                *current = files;
+                Ok(Some(counts))
             });
             match loaded {
-                Ok((cas, crls)) => {
+                Ok(None) => {
+                    info!(trigger = why, client_ca = %trust.ca.display(), "client CAs and CRLs unchanged")
+                }
+                Ok(Some((cas, crls))) => {
                     info!(trigger = why, client_ca = %trust.ca.display(), cas, crls, "client CAs and CRLs reloaded; live sessions whose certificate is no longer accepted end");
                     self.gateway.client_trust_changed();
                 }
@@ -765,22 +793,28 @@ async fn reload_on_signal(reloader: Arc<Reloader>) {
 }
 
 async fn reload_on_change(reloader: Arc<Reloader>, every: Duration) {
-    let files = reloader.files();
-    let stamps = || -> Vec<_> {
+    let (identity, trust) = reloader.files();
+    let stamps = |files: &[PathBuf]| -> Vec<_> {
         files
             .iter()
             .map(|path| std::fs::metadata(path).and_then(|m| m.modified()).ok())
             .collect()
     };
-    let mut seen = stamps();
+    let mut seen = (stamps(&identity), stamps(&trust));
     let mut ticker = tokio::time::interval(every);
     loop {
         ticker.tick().await;
-        if stamps() != seen {
+        if (stamps(&identity), stamps(&trust)) != seen {
             // Let a rotation that writes several files finish before reading them.
             tokio::time::sleep(Duration::from_secs(1)).await;
-            seen = stamps();
-            reloader.reload("file change");
+            let settled = (stamps(&identity), stamps(&trust));
+            if settled.0 != seen.0 {
+                reloader.reload_identity("file change");
+            }
+            if settled.1 != seen.1 {
+                reloader.reload_trust("file change");
+            }
+            seen = settled;
         }
     }
 }
