@@ -550,3 +550,26 @@ async fn a_stale_crl_still_applies_with_a_warning() {
         .await
         .unwrap();
 }
+
+/// Dev mode: `--device-endpoint` is logged as the endpoint to use and its host is one of the
+/// dev certificate's names. On main there is no such flag.
+#[test]
+fn dev_mode_names_the_device_endpoint_in_its_certificate() {
+    use x509_parser::prelude::{FromDer as _, GeneralName, X509Certificate};
+    let mut gw = Gateway::start(&["--device-endpoint", "gw.example:8081"]);
+    gw.wait_for_log(
+        "devices can use endpoint gw.example:8081",
+        Duration::from_secs(5),
+    );
+    let cert = load_certificates(&gw.path("state/dev/gateway.pem")).unwrap();
+    let (_, parsed) = X509Certificate::from_der(&cert[0]).unwrap();
+    let san = parsed.subject_alternative_name().unwrap().unwrap();
+    assert!(
+        san.value
+            .general_names
+            .iter()
+            .any(|name| matches!(name, GeneralName::DNSName("gw.example"))),
+        "{:?}",
+        san.value.general_names
+    );
+}
