@@ -478,7 +478,9 @@ pub fn server_config(resolver: Arc<CertResolver>) -> Result<Arc<ServerConfig>, C
 /// [`server_config`] with client certificates checked by `verifier` (its CAs and CRLs, and
 /// whether a certificate is mandatory, replace [`ServerOptions::client_auth`] and
 /// [`ServerOptions::crls`]), which the caller keeps to reload them and to check resumed and
-/// live sessions ([`ClientVerifier::verify_now`]). `None`: no client certificates.
+/// live sessions ([`ClientVerifier::verify_now`]). `None`: no client certificates. Set
+/// [`ServerOptions::client_auth`] to match, so that the handshake bound
+/// ([`handshake_flight_len`]) counts the CertificateRequest.
 ///
 /// # Errors
 ///
