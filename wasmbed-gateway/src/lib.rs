@@ -49,7 +49,7 @@
 #![forbid(unsafe_code)]
 
 pub mod api;
-mod auth;
+mod trust;
 pub mod client;
 pub mod config;
 pub mod metrics;

@@ -59,7 +59,7 @@ pub struct Shared {
     refusals: Arc<Semaphore>,
     tracker: TaskTracker,
     pub(crate) log_limiter: LogLimiter,
-    pub(crate) trust: crate::auth::Trust,
+    pub(crate) trust: crate::trust::Trust,
 }
 
 impl std::fmt::Debug for Shared {
@@ -128,7 +128,7 @@ impl Gateway {
                 refusals: Arc::new(Semaphore::new(MAX_POLITE_REFUSALS)),
                 tracker: TaskTracker::new(),
                 log_limiter: LogLimiter::new(config.log_burst),
-                trust: crate::auth::Trust::new(),
+                trust: crate::trust::Trust::new(),
                 config,
             }),
         })

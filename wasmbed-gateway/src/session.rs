@@ -293,7 +293,7 @@ impl Session {
             tokio::select! {
                 _ = self.shared.shutdown.cancelled() => return End::Shutdown,
                 _ = self.registration.taken_over.cancelled() => return End::TakenOver,
-                () = crate::auth::changed(&mut self.trust) => {
+                () = crate::trust::changed(&mut self.trust) => {
                     if let Err(why) = self.shared.trust.check(stream.get_ref().get_ref().get_ref().1) {
                         return End::CredentialsRevoked(why);
                     }
