@@ -204,6 +204,10 @@ impl DeviceClient {
                 message: Message::Error { code, message },
                 ..
             })) => return Err(ClientError::Refused { code, message }),
+            Some(Ok(Frame {
+                message: Message::Goodbye { reason },
+                ..
+            })) => return Err(ClientError::Ended(SessionEnd::Goodbye(reason))),
             Some(Ok(other)) => {
                 return Err(ClientError::Refused {
                     code: ErrorCode::UnexpectedMessage,

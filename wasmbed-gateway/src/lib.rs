@@ -62,6 +62,7 @@ pub mod server;
 mod session;
 mod tls_http;
 mod tls_io;
+mod trust;
 
 pub use auth::{ApiAuth, ApiToken, ApiTokenError};
 pub use config::GatewayConfig;

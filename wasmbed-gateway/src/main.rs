@@ -18,10 +18,12 @@ use tracing::{error, info, warn};
 use wasmbed_endpoint::{Endpoint, Host, MemoryImage};
 use wasmbed_gateway::binding::DeviceBindings;
 use wasmbed_gateway::{ALPN, ApiAuth, ApiToken, Gateway, GatewayConfig, Mode};
+use wasmbed_tls::rustls::pki_types::{CertificateDer, CertificateRevocationListDer};
 use wasmbed_tls::{
-    CertResolver, CertificateAuthority, CertificateOptions, ClientAuth, DeviceId, Identity,
-    KeyAlgorithm, ServerOptions, c_header, dev_gateway, key_readable_by_others, load_certificates,
-    server_config,
+    CertResolver, CertificateAuthority, CertificateOptions, ClientAuth, ClientVerifier, DeviceId,
+    Identity, KeyAlgorithm, Resumption, ServerOptions, c_header, certificate_serial, check_crl,
+    dev_gateway, key_readable_by_others, load_certificates, load_crls, save_crl,
+    server_config_with_verifier,
 };
 
 /// The wasmbed gateway: devices connect over TLS, operators use the HTTP API.
@@ -83,9 +85,38 @@ struct ServeArgs {
     /// Production: the gateway's private key (PEM). Needs --cert.
     #[arg(long, env = "WASMBED_GATEWAY_KEY", requires = "cert")]
     key: Option<PathBuf>,
-    /// Device CA certificate(s) (PEM) for client certificates (mTLS).
+    /// Device CA certificate(s) (PEM) for client certificates (mTLS). Reloaded on SIGHUP and
+    /// when the file changes: devices from a removed CA are refused and their live sessions end
+    /// with GOODBYE(credentials_revoked).
     #[arg(long, env = "WASMBED_GATEWAY_CLIENT_CA")]
     client_ca: Option<PathBuf>,
+    /// Certificate revocation list for device certificates (PEM or DER, repeatable), signed by
+    /// a --client-ca certificate; make one with `pki revoke`. Checked and reloaded with
+    /// --client-ca; a CRL past its nextUpdate still applies, with a warning.
+    #[arg(
+        long = "crl",
+        env = "WASMBED_GATEWAY_CRL",
+        value_delimiter = ',',
+        requires = "client_ca"
+    )]
+    crls: Vec<PathBuf>,
+    /// The endpoint devices are told to dial, HOST:PORT (repeatable): logged at start, and the
+    /// gateway certificate's names must cover its host (dev mode adds it to the dev certificate).
+    #[arg(
+        long = "device-endpoint",
+        env = "WASMBED_GATEWAY_DEVICE_ENDPOINT",
+        value_delimiter = ','
+    )]
+    device_endpoints: Vec<Endpoint>,
+    /// Seconds a TLS session can be resumed after its full handshake (1..=43200); resumption
+    /// also verifies the device certificate again.
+    #[arg(
+        long,
+        env = "WASMBED_GATEWAY_SESSION_LIFETIME_SECS",
+        default_value_t = wasmbed_tls::DEFAULT_SESSION_LIFETIME.as_secs(),
+        value_parser = clap::value_parser!(u64).range(1..=43_200)
+    )]
+    session_lifetime_secs: u64,
     /// Refuse devices without a certificate from --client-ca (env: true/false, 1/0, yes/no).
     #[arg(
         long,
@@ -173,7 +204,8 @@ struct ServeArgs {
         default_value_t = 1500
     )]
     device_max_content_len: usize,
-    /// Seconds between checks of --cert/--key for changes (0: reload only on SIGHUP).
+    /// Seconds between checks of --cert/--key, --client-ca and --crl for changes (0: reload
+    /// only on SIGHUP).
     #[arg(long, env = "WASMBED_GATEWAY_RELOAD_CHECK_SECS", default_value_t = 10)]
     reload_check_secs: u64,
     /// File holding the API's bearer token (32-512 characters of A-Z a-z 0-9 - . _ ~ + /, e.g.
@@ -288,6 +320,33 @@ enum Pki {
         #[command(flatten)]
         key: KeyArgs,
     },
+    /// Revoke device certificates: add them to the device CA's CRL (created if missing; the
+    /// entries already in it stay, the CRL number goes up), signed by the CA and written
+    /// atomically. Then SIGHUP the gateway (or let it see the change) with --crl FILE.
+    Revoke {
+        /// The device CA certificate.
+        #[arg(long)]
+        ca_cert: PathBuf,
+        /// The device CA key.
+        #[arg(long)]
+        ca_key: PathBuf,
+        /// The CRL file to update (PEM).
+        #[arg(long)]
+        crl: PathBuf,
+        /// Device id whose certificate <dir>/<id>.pem to revoke (repeatable).
+        #[arg(long = "id", value_delimiter = ',')]
+        ids: Vec<String>,
+        /// Directory holding <id>.pem for --id.
+        #[arg(long, default_value = ".")]
+        dir: PathBuf,
+        /// Serial number to revoke, in hex (repeatable). With no --id and no --serial the CRL
+        /// is only signed again with a fresh nextUpdate.
+        #[arg(long = "serial", value_delimiter = ',', value_parser = parse_serial)]
+        serials: Vec<Vec<u8>>,
+        /// Days until the CRL's nextUpdate: publish a new one before then.
+        #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..=3650))]
+        next_update_days: u32,
+    },
     /// Print a certificate as a C header for Zephyr's tls_credential_add.
     CHeader {
         /// The certificate (PEM).
@@ -357,6 +416,26 @@ enum EndpointCommand {
         /// The image, e.g. 0f00000031302e34...
         hex: String,
     },
+}
+
+/// A certificate serial number in hex (colons allowed, as openssl prints them).
+fn parse_serial(text: &str) -> Result<Vec<u8>, String> {
+    let hex: String = text.chars().filter(|c| *c != ':').collect();
+    let hex = hex.strip_prefix("0x").unwrap_or(&hex);
+    if hex.is_empty() || hex.len() > 40 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(format!(
+            "{text:?} is not a serial number: 1-40 hex digits, e.g. 3f:a2:01"
+        ));
+    }
+    let hex = if hex.len() % 2 == 1 {
+        format!("0{hex}")
+    } else {
+        hex.to_owned()
+    };
+    Ok((0..hex.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).expect("checked hex digits"))
+        .collect())
 }
 
 fn parse_u32(text: &str) -> Result<u32, String> {
@@ -552,21 +631,22 @@ fn raise_open_file_limit(max_connections: usize, max_api_connections: usize) {
 }
 
 async fn serve_async(args: ServeArgs, config: GatewayConfig) -> Result<()> {
-    let client_auth = match &args.client_ca {
+    let trust = match &args.client_ca {
+        None => None,
+        Some(ca) => Some(load_trust(ca, &args.crls)?),
+    };
+    let device_hosts: Vec<Host> = args.device_endpoints.iter().map(|e| e.host).collect();
+    let client_auth = match &trust {
         None => ClientAuth::None,
-        Some(path) => {
-            let roots = load_certificates(path)?;
-            if args.require_client_cert {
-                ClientAuth::Required(roots)
-            } else {
-                ClientAuth::Optional(roots)
-            }
-        }
+        Some((roots, _)) if args.require_client_cert => ClientAuth::Required(roots.clone()),
+        Some((roots, _)) => ClientAuth::Optional(roots.clone()),
     };
     let options = ServerOptions {
         alpn: ALPN.iter().map(|p| p.to_vec()).collect(),
         client_auth,
         device_max_content_len: Some(args.device_max_content_len),
+        session_lifetime: Duration::from_secs(args.session_lifetime_secs),
+        device_hosts,
         ..ServerOptions::default()
     };
     let (identity, mode) = match (&args.cert, &args.key) {
@@ -579,17 +659,41 @@ async fn serve_async(args: ServeArgs, config: GatewayConfig) -> Result<()> {
         }
         _ => (dev_identity(&args)?, Mode::Dev),
     };
-    let resolver = Arc::new(CertResolver::new(&identity, &options)?);
+    let resolver = Arc::new(CertResolver::new(&identity, &options).with_context(
+        || match &args.cert {
+            Some(cert) => format!("gateway certificate {}", cert.display()),
+            None => "dev gateway certificate".to_owned(),
+        },
+    )?);
+    let resumption = wasmbed_tls::resumption(&options)?;
     info!(
         certificate_bytes = resolver.certificate_message_len(),
         largest_flight_bytes = resolver.handshake_flight_len(),
+        ticket_flight_bytes = resumption.ticket_flight_len(),
         device_max_content_len = args.device_max_content_len,
-        "every handshake flight fits one device TLS record"
+        "every handshake flight and the session tickets fit one device TLS record"
     );
-    let tls = server_config(resolver.clone())?;
+    info!(
+        tickets = resumption.tickets(),
+        lifetime_secs = args.session_lifetime_secs,
+        "{}",
+        describe_resumption(resumption)
+    );
+    let verifier = match &trust {
+        None => None,
+        Some((roots, crls)) => Some(Arc::new(ClientVerifier::new(
+            roots,
+            crls,
+            args.require_client_cert,
+        )?)),
+    };
+    let tls = server_config_with_verifier(resolver.clone(), verifier.clone())?;
     let bindings = device_bindings(&args)?;
-    let gateway =
+    let mut gateway =
         Gateway::with_bindings(config, tls, mode, bindings).map_err(anyhow::Error::msg)?;
+    if let Some(verifier) = &verifier {
+        gateway = gateway.with_client_verifier(verifier.clone());
+    }
     let token_file = api_auth(&args, mode, &gateway)?;
 
     let tls_listener = listen(args.tls_addr, args.listen_backlog).with_context(|| {
@@ -631,29 +735,43 @@ async fn serve_async(args: ServeArgs, config: GatewayConfig) -> Result<()> {
             "development mode: self-signed certificate; devices do not verify the gateway (TLS_PEER_VERIFY_NONE). Use --cert and --key in production"
         );
     }
-    for endpoint in device_endpoints(tls_addr) {
+    let endpoints = if args.device_endpoints.is_empty() {
+        device_endpoints(tls_addr)
+    } else {
+        args.device_endpoints.clone()
+    };
+    for endpoint in endpoints {
         info!(
             "devices can use endpoint {endpoint} (Renode lines: wasmbed-gateway endpoint encode {endpoint})"
         );
     }
-    // With a token file, its reload task owns SIGHUP (and says what it did).
-    if mode == Mode::Dev && args.api_token_file.is_none() {
-        tokio::spawn(ignore_sighup_in_dev());
-    }
     if let Some(path) = args.api_token_file.clone() {
         tokio::spawn(reload_api_token_on_signal(gateway.clone(), path));
     }
-    if let (Some(cert), Some(key)) = (args.cert.clone(), args.key.clone()) {
-        tokio::spawn(reload_on_signal(
-            resolver.clone(),
-            cert.clone(),
-            key.clone(),
-        ));
+    let reloader = Arc::new(Reloader {
+        resolver,
+        identity: args.cert.clone().zip(args.key.clone()),
+        trust: verifier
+            .zip(args.client_ca.clone())
+            .zip(trust)
+            .map(|((verifier, ca), loaded)| Trust {
+                verifier,
+                ca,
+                crls: args.crls.clone(),
+                loaded: std::sync::Mutex::new(loaded),
+            }),
+        gateway: gateway.clone(),
+    });
+    if reloader.identity.is_none() && reloader.trust.is_none() {
+        // With a token file, its reload task owns SIGHUP (and says what it did).
+        if args.api_token_file.is_none() {
+            tokio::spawn(ignore_sighup_in_dev());
+        }
+    } else {
+        tokio::spawn(reload_on_signal(reloader.clone()));
         if args.reload_check_secs > 0 {
             tokio::spawn(reload_on_change(
-                resolver,
-                cert,
-                key,
+                reloader,
                 Duration::from_secs(args.reload_check_secs),
             ));
         }
@@ -739,6 +857,140 @@ async fn reload_api_token_on_signal(gateway: Gateway, path: PathBuf) {
     }
 }
 
+fn describe_resumption(resumption: Resumption) -> &'static str {
+    match resumption {
+        Resumption::Stateful { .. } => {
+            "session resumption: stateful (TLS 1.3 tickets name a session kept in the gateway, TLS 1.2 resumes by session id), so a ticket's size does not depend on the device certificate chain"
+        }
+        _ => "session resumption: stateless tickets (RFC 5077, RFC 8446 section 4.6.1)",
+    }
+}
+
+/// The client CAs in `ca` and the CRLs in `crls`, each CRL checked against the CAs; a CRL past
+/// its nextUpdate is applied with a warning.
+fn load_trust(
+    ca: &Path,
+    crls: &[PathBuf],
+) -> Result<(
+    Vec<CertificateDer<'static>>,
+    Vec<CertificateRevocationListDer<'static>>,
+)> {
+    let roots = load_certificates(ca)?;
+    let mut loaded = Vec::new();
+    let now = std::time::SystemTime::now();
+    for path in crls {
+        for crl in load_crls(path)? {
+            let status = check_crl(path, &crl, &roots)?;
+            if status.is_stale(now) {
+                let next_update = status.next_update.map(|t| {
+                    time::OffsetDateTime::from(t)
+                        .format(&time::format_description::well_known::Rfc3339)
+                        .unwrap_or_default()
+                });
+                warn!(
+                    crl = %path.display(),
+                    next_update,
+                    "the CRL is past its nextUpdate: still applying it, but revocations since then are missing; publish a new one (wasmbed-gateway pki revoke)"
+                );
+            }
+            loaded.push(crl);
+        }
+    }
+    Ok((roots, loaded))
+}
+
+/// What SIGHUP and file changes reload: the gateway's certificate and key, and the client CAs
+/// with their CRLs.
+struct Reloader {
+    resolver: Arc<CertResolver>,
+    identity: Option<(PathBuf, PathBuf)>,
+    trust: Option<Trust>,
+    gateway: Gateway,
+}
+
+struct Trust {
+    verifier: Arc<ClientVerifier>,
+    ca: PathBuf,
+    crls: Vec<PathBuf>,
+    /// The CAs and CRLs in use, so that a reload that changes nothing re-checks no session.
+    loaded: std::sync::Mutex<TrustFiles>,
+}
+
+type TrustFiles = (
+    Vec<CertificateDer<'static>>,
+    Vec<CertificateRevocationListDer<'static>>,
+);
+
+impl Reloader {
+    /// The files of the certificate, and those of the client CAs and CRLs.
+    fn files(&self) -> (Vec<PathBuf>, Vec<PathBuf>) {
+        let identity = self
+            .identity
+            .iter()
+            .flat_map(|(cert, key)| [cert.clone(), key.clone()])
+            .collect();
+        let trust = self
+            .trust
+            .iter()
+            .flat_map(|trust| std::iter::once(trust.ca.clone()).chain(trust.crls.iter().cloned()))
+            .collect();
+        (identity, trust)
+    }
+
+    fn reload(&self, why: &str) {
+        self.reload_identity(why);
+        self.reload_trust(why);
+    }
+
+    fn reload_identity(&self, why: &str) {
+        if let Some((cert, key)) = &self.identity {
+            match self.resolver.reload(cert, key) {
+                Ok(()) => {
+                    info!(trigger = why, cert = %cert.display(), "certificate reloaded; new handshakes use it, connected devices stay")
+                }
+                Err(e) => {
+                    error!(
+                        trigger = why,
+                        error = format!("{:#}", anyhow::Error::from(e)),
+                        "certificate reload failed; keeping the current certificate"
+                    )
+                }
+            }
+        }
+    }
+
+    fn reload_trust(&self, why: &str) {
+        if let Some(trust) = &self.trust {
+            let mut current = trust.loaded.lock().unwrap_or_else(|p| p.into_inner());
+            let loaded = load_trust(&trust.ca, &trust.crls).and_then(|files| {
+                if files == *current {
+                    return Ok(None);
+                }
+                trust.verifier.replace(&files.0, &files.1)?;
+                let counts = (files.0.len(), files.1.len());
+                *current = files;
+                Ok(Some(counts))
+            });
+            match loaded {
+                Ok(None) => {
+                    info!(trigger = why, client_ca = %trust.ca.display(), "client CAs and CRLs unchanged")
+                }
+                Ok(Some((cas, crls))) => {
+                    info!(trigger = why, client_ca = %trust.ca.display(), cas, crls, "client CAs and CRLs reloaded; live sessions whose certificate is no longer accepted end");
+                    self.gateway.client_trust_changed();
+                }
+                Err(e) => {
+                    error!(
+                        trigger = why,
+                        error = format!("{e:#}"),
+                        "client CA/CRL reload failed; keeping the current CAs and CRLs"
+                    )
+                }
+            }
+        }
+    }
+}
+
 /// With `--client-ca`, the device ids bound to a client certificate, kept in the state
 /// directory; without it no device presents a certificate and the set stays empty in memory.
 fn device_bindings(args: &ServeArgs) -> Result<DeviceBindings> {
@@ -785,44 +1037,39 @@ async fn ignore_sighup_in_dev() {
     }
 }
 
-async fn reload_on_signal(resolver: Arc<CertResolver>, cert: PathBuf, key: PathBuf) {
+async fn reload_on_signal(reloader: Arc<Reloader>) {
     use tokio::signal::unix::{SignalKind, signal};
     let Ok(mut hup) = signal(SignalKind::hangup()) else {
-        return error!("cannot listen for SIGHUP; certificate reload on signal is off");
+        return error!("cannot listen for SIGHUP; reload on signal is off");
     };
     while hup.recv().await.is_some() {
-        reload(&resolver, &cert, &key, "SIGHUP");
+        reloader.reload("SIGHUP");
     }
 }
 
-async fn reload_on_change(
-    resolver: Arc<CertResolver>,
-    cert: PathBuf,
-    key: PathBuf,
-    every: Duration,
-) {
-    let stamp = |path: &Path| std::fs::metadata(path).and_then(|m| m.modified()).ok();
-    let mut seen = (stamp(&cert), stamp(&key));
+async fn reload_on_change(reloader: Arc<Reloader>, every: Duration) {
+    let (identity, trust) = reloader.files();
+    let stamps = |files: &[PathBuf]| -> Vec<_> {
+        files
+            .iter()
+            .map(|path| std::fs::metadata(path).and_then(|m| m.modified()).ok())
+            .collect()
+    };
+    let mut seen = (stamps(&identity), stamps(&trust));
     let mut ticker = tokio::time::interval(every);
     loop {
         ticker.tick().await;
-        let now = (stamp(&cert), stamp(&key));
-        if now != seen {
-            // Let a rotation that writes both files finish before reading them.
+        if (stamps(&identity), stamps(&trust)) != seen {
+            // Let a rotation that writes several files finish before reading them.
             tokio::time::sleep(Duration::from_secs(1)).await;
-            seen = (stamp(&cert), stamp(&key));
-            reload(&resolver, &cert, &key, "file change");
-        }
-    }
-}
-
-fn reload(resolver: &CertResolver, cert: &Path, key: &Path, why: &str) {
-    match resolver.reload(cert, key) {
-        Ok(()) => {
-            info!(trigger = why, cert = %cert.display(), "certificate reloaded; new handshakes use it, connected devices stay")
-        }
-        Err(e) => {
-            error!(trigger = why, error = %e, "certificate reload failed; keeping the current certificate")
+            let settled = (stamps(&identity), stamps(&trust));
+            if settled.0 != seen.0 {
+                reloader.reload_identity("file change");
+            }
+            if settled.1 != seen.1 {
+                reloader.reload_trust("file change");
+            }
+            seen = settled;
         }
     }
 }
@@ -832,7 +1079,9 @@ fn reload(resolver: &CertResolver, cert: &Path, key: &Path, why: &str) {
 fn dev_identity(args: &ServeArgs) -> Result<Identity> {
     let dir = args.state_dir.join("dev");
     let (cert, key) = (dir.join("gateway.pem"), dir.join("gateway-key.pem"));
-    let names = dev_names(&args.sans);
+    let mut extra = args.sans.clone();
+    extra.extend(args.device_endpoints.iter().map(|e| e.host));
+    let names = dev_names(&extra);
     let wanted: BTreeSet<String> = names.iter().map(ToString::to_string).collect();
     if let Ok(identity) = Identity::load(&cert, &key) {
         if wanted.is_subset(&san_names(&identity)) {
@@ -1046,6 +1295,47 @@ fn run_pki(pki: Pki) -> Result<()> {
                 key_path.display(),
                 cert_header.display(),
                 key_header.display()
+            );
+        }
+        Pki::Revoke {
+            ca_cert,
+            ca_key,
+            crl,
+            ids,
+            dir,
+            serials,
+            next_update_days,
+        } => {
+            let ca = CertificateAuthority::load(&ca_cert, &ca_key)?;
+            let previous = if crl.exists() {
+                let mut crls = load_crls(&crl)?;
+                if crls.len() != 1 {
+                    bail!(
+                        "{} holds {} CRLs; pki revoke keeps one CRL per file",
+                        crl.display(),
+                        crls.len()
+                    );
+                }
+                crls.pop()
+            } else {
+                None
+            };
+            let mut revoke = serials;
+            for id in &ids {
+                let id = DeviceId::new(id)?;
+                let path = dir.join(format!("{id}.pem"));
+                let cert = load_certificates(&path)?;
+                revoke.push(certificate_serial(&cert[0])?);
+            }
+            let next_update = Duration::from_secs(u64::from(next_update_days) * 24 * 60 * 60);
+            let signed = ca.revoke(previous.as_ref(), &revoke, next_update)?;
+            let status = check_crl(&crl, &signed, std::slice::from_ref(ca.certificate()))?;
+            save_crl(&crl, &signed)?;
+            println!(
+                "wrote {}: CRL number {}, {} revoked certificate(s), next update in {next_update_days} days; reload the gateway (SIGHUP) if it does not watch the file",
+                crl.display(),
+                status.number.unwrap_or(0),
+                status.revoked.len()
             );
         }
         Pki::CHeader { cert, symbol } => {

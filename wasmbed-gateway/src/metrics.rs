@@ -48,7 +48,7 @@ pub struct KindLabels {
 /// | `wasmbed_handshake_duration_seconds` | histogram | |
 /// | `wasmbed_frames_total` | counter | `type`, `direction` |
 /// | `wasmbed_protocol_errors_total` | counter | `kind` |
-/// | `wasmbed_connections_refused_total` | counter | `kind` (`connection_limit`, `api_connection_limit`, `tls_http_connection_limit`) |
+/// | `wasmbed_connections_refused_total` | counter | `kind` (`connection_limit`, `api_connection_limit`, `tls_http_connection_limit`, `credentials_revoked`) |
 /// | `wasmbed_sessions_closed_total` | counter | `kind` (why the session ended) |
 /// | `wasmbed_device_bindings` | gauge | |
 pub struct Metrics {

@@ -303,6 +303,11 @@ pub enum GoodbyeReason {
     /// 4: the peer broke the protocol (sent by the device to a misbehaving gateway; the
     /// gateway sends ERROR instead).
     ProtocolError,
+    /// 5: the device's certificate is no longer accepted: after a reload of the client CAs or
+    /// CRLs it is revoked or no longer issued by a trusted CA, or a resumed session's
+    /// certificate has expired. Reconnecting with it fails; the device backs off to its
+    /// longest delay.
+    CredentialsRevoked,
     /// Any other value.
     Other(u8),
 }
@@ -316,11 +321,12 @@ impl GoodbyeReason {
             GoodbyeReason::TakenOver => 2,
             GoodbyeReason::HeartbeatTimeout => 3,
             GoodbyeReason::ProtocolError => 4,
+            GoodbyeReason::CredentialsRevoked => 5,
             GoodbyeReason::Other(b) => b,
         }
     }
 
-    /// The reason with this byte; [`Other`](GoodbyeReason::Other) for values 5 to 255.
+    /// The reason with this byte; [`Other`](GoodbyeReason::Other) for values 6 to 255.
     pub const fn from_u8(b: u8) -> Self {
         match b {
             0 => GoodbyeReason::Normal,
@@ -328,6 +334,7 @@ impl GoodbyeReason {
             2 => GoodbyeReason::TakenOver,
             3 => GoodbyeReason::HeartbeatTimeout,
             4 => GoodbyeReason::ProtocolError,
+            5 => GoodbyeReason::CredentialsRevoked,
             b => GoodbyeReason::Other(b),
         }
     }

@@ -67,6 +67,7 @@ pub struct Shared {
     pub(crate) tracker: TaskTracker,
     pub(crate) log_limiter: LogLimiter,
     pub(crate) authenticator: Authenticator,
+    pub(crate) trust: crate::trust::Trust,
 }
 
 impl std::fmt::Debug for Shared {
@@ -166,6 +167,7 @@ impl Gateway {
                 tracker: TaskTracker::new(),
                 log_limiter: LogLimiter::new(config.log_burst),
                 authenticator: Authenticator::new(),
+                trust: crate::trust::Trust::new(),
                 config,
             }),
         })
@@ -591,6 +593,9 @@ async fn not_tls(mut tcp: TcpStream, first: u8, peer: SocketAddr) -> (HandshakeF
 
 /// After the handshake: HTTP (by ALPN, or an ASCII first byte) or a device session.
 async fn dispatch(shared: Arc<Shared>, tls: TlsStream, peer: SocketAddr) {
+    if let Err(why) = shared.trust.check_resumed(tls.get_ref().1) {
+        return session::refuse_credentials(&shared, tls, peer, &why).await;
+    }
     let alpn = tls.get_ref().1.alpn_protocol().map(<[u8]>::to_vec);
     let mut tls = Alerting::new(tls);
     if matches!(alpn.as_deref(), Some(b"h2" | b"http/1.1")) {

@@ -66,6 +66,14 @@ pub(crate) async fn run(
 ) {
     let client_cert = client_certificate(&tls);
     let client_cn = client_cert.as_ref().map(|cert| cert.device_id.clone());
+    let trust = shared.trust.watch(tls.get_ref().1);
+    // A reload between this client's verification and the subscription above went unseen.
+    let window = shared.config.handshake_timeout + shared.config.hello_timeout;
+    if trust.is_some() && shared.trust.changed_within(window) {
+        if let Err(why) = shared.trust.check(tls.get_ref().1) {
+            return refuse_credentials(&shared, tls, peer, &why).await;
+        }
+    }
     let (tls_version, cipher_suite) = {
         let conn = tls.get_ref().1;
         (
@@ -172,6 +180,7 @@ pub(crate) async fn run(
         registration,
         next_id: 1,
         pending: HashMap::new(),
+        trust,
     };
     let end = match session.send(&mut stream, ack).await {
         Ok(()) => session.serve(&mut stream, commands).await,
@@ -297,6 +306,8 @@ enum End {
     Shutdown,
     /// A malformed or unexpected frame.
     Protocol(ErrorCode, String, u32),
+    /// After a reload of the client CAs or CRLs, the device certificate is no longer accepted.
+    CredentialsRevoked(String),
 }
 
 impl End {
@@ -310,6 +321,7 @@ impl End {
             End::TakenOver => "taken_over",
             End::Shutdown => "shutdown",
             End::Protocol(..) => "protocol_error",
+            End::CredentialsRevoked(_) => "credentials_revoked",
         }
     }
 }
@@ -321,6 +333,8 @@ struct Session {
     registration: Registration,
     next_id: u32,
     pending: HashMap<u32, (Instant, oneshot::Sender<(Duration, Bytes)>)>,
+    /// Reloads of the client CAs and CRLs, for a session with a client certificate.
+    trust: Option<tokio::sync::watch::Receiver<u64>>,
 }
 
 impl Session {
@@ -331,6 +345,11 @@ impl Session {
             tokio::select! {
                 _ = self.shared.shutdown.cancelled() => return End::Shutdown,
                 _ = self.registration.taken_over.cancelled() => return End::TakenOver,
+                () = crate::trust::changed(&mut self.trust) => {
+                    if let Err(why) = self.shared.trust.check(stream.get_ref().get_ref().get_ref().get_ref().1) {
+                        return End::CredentialsRevoked(why);
+                    }
+                }
                 Some(command) = commands.recv() => {
                     if let Err(e) = self.command(stream, command).await {
                         return dropped_or_io(e);
@@ -488,6 +507,10 @@ impl Session {
                 DeviceState::Disconnected,
                 Some(goodbye(GoodbyeReason::Shutdown)),
             ),
+            End::CredentialsRevoked(_) => (
+                DeviceState::Disconnected,
+                Some(goodbye(GoodbyeReason::CredentialsRevoked)),
+            ),
             End::Protocol(code, message, id) => (
                 DeviceState::Disconnected,
                 Some(error_frame(
@@ -525,6 +548,13 @@ impl Session {
                 info!(device_id, %peer, session, "a newer session for this device took over")
             }
             End::Shutdown => debug!(device_id, %peer, session, "session closed for shutdown"),
+            End::CredentialsRevoked(why) => warn!(
+                device_id,
+                %peer,
+                session,
+                reason = why,
+                "device certificate no longer accepted after a client CA/CRL reload; session ended with GOODBYE(credentials_revoked)"
+            ),
             End::Protocol(code, message, _) => {
                 if let Some(suppressed) = self.shared.log_limiter.allow("protocol_error") {
                     warn!(device_id, %peer, session, ?code, message, suppressed_since_last = suppressed, "protocol error; session closed");
@@ -636,6 +666,37 @@ async fn protocol_error(
         peer,
     )
     .await;
+}
+
+/// A resumed session whose client certificate is no longer accepted (expired, not yet valid,
+/// revoked, or no longer from a trusted client CA): GOODBYE `CredentialsRevoked` before any
+/// HELLO is read, and a log line.
+pub(crate) async fn refuse_credentials(shared: &Shared, tls: Tls, peer: SocketAddr, why: &str) {
+    Metrics::count(&shared.metrics.refused, "credentials_revoked");
+    if let Some(suppressed) = shared.log_limiter.allow("resumption_refused") {
+        warn!(
+            %peer,
+            reason = why,
+            suppressed_since_last = suppressed,
+            "refused a resumed TLS session: its client certificate is no longer accepted (a full handshake with it would fail too)"
+        );
+    }
+    let mut stream = framed(tls, BytesMut::new(), shared.config.max_frame_len);
+    let frame = Frame {
+        id: 0,
+        message: Message::Goodbye {
+            reason: GoodbyeReason::CredentialsRevoked,
+        },
+    };
+    if send(shared, &mut stream, frame, CLOSE_TIMEOUT)
+        .await
+        .is_ok()
+    {
+        shared
+            .metrics
+            .frame(crate::protocol::MessageType::Goodbye, Direction::Out);
+    }
+    let _ = tokio::time::timeout(CLOSE_TIMEOUT, SinkExt::<Frame>::close(&mut stream)).await;
 }
 
 /// The device sent nothing after the handshake within the hello timeout.

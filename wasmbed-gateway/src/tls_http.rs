@@ -39,6 +39,11 @@ impl<S> Rewind<S> {
     pub(crate) fn new(inner: S, prefix: BytesMut) -> Rewind<S> {
         Rewind { prefix, inner }
     }
+
+    /// The stream the bytes come from.
+    pub(crate) fn get_ref(&self) -> &S {
+        &self.inner
+    }
 }
 
 impl<S: AsyncRead + Unpin> AsyncRead for Rewind<S> {

@@ -488,6 +488,11 @@ impl<S> Alerting<S> {
         }
     }
 
+    /// The wrapped stream.
+    pub(crate) fn get_ref(&self) -> &S {
+        &self.inner
+    }
+
     pub(crate) fn into_inner(self) -> S {
         self.inner
     }

@@ -445,7 +445,7 @@ fn numbered_values() {
         }
         let reason = GoodbyeReason::from_u8(b);
         assert_eq!(reason.to_u8(), b);
-        assert_eq!(matches!(reason, GoodbyeReason::Other(_)), b > 4);
+        assert_eq!(matches!(reason, GoodbyeReason::Other(_)), b > 5);
     }
     for v in 0..=u16::MAX {
         let code = ErrorCode::from_u16(v);

@@ -158,7 +158,11 @@ pub enum LoadError {
         key: PathBuf,
     },
     /// The certificate's `notAfter` is in the past.
-    #[error("the certificate in {} expired at {}", path.display(), crate::pki::rfc3339(*not_after))]
+    #[error(
+        "the certificate in {} expired at {}; issue a new one (wasmbed-gateway pki ...)",
+        path.display(),
+        crate::pki::rfc3339(*not_after)
+    )]
     Expired {
         /// The file.
         path: PathBuf,
@@ -166,12 +170,36 @@ pub enum LoadError {
         not_after: SystemTime,
     },
     /// The certificate's `notBefore` is in the future.
-    #[error("the certificate in {} is not valid before {}", path.display(), crate::pki::rfc3339(*not_before))]
+    #[error(
+        "the certificate in {} is not valid before {}; check this machine's clock or issue a new one",
+        path.display(),
+        crate::pki::rfc3339(*not_before)
+    )]
     NotYetValid {
         /// The file.
         path: PathBuf,
         /// The certificate's `notBefore`.
         not_before: SystemTime,
+    },
+    /// The file is not a certificate revocation list (RFC 5280 section 5), or a malformed one.
+    #[error("{} is not a usable CRL: {message}", path.display())]
+    BadCrl {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        message: String,
+    },
+    /// The CRL is not signed by any of the client CAs, so it cannot revoke their certificates.
+    #[error(
+        "the CRL in {} (issuer {issuer}) is not signed by any --client-ca certificate; make it \
+         with `wasmbed-gateway pki revoke` and the device CA",
+        path.display()
+    )]
+    CrlNotFromClientCa {
+        /// The file.
+        path: PathBuf,
+        /// The CRL's issuer name.
+        issuer: String,
     },
     /// The file is not a CA certificate (no `basicConstraints` with `cA` true).
     #[error("the certificate in {} is not a CA certificate", path.display())]
@@ -223,6 +251,79 @@ pub enum ConfigError {
         min: usize,
         /// The largest allowed (the device buffer plus the record header, or 16389).
         max: usize,
+    },
+    /// The session lifetime is outside 1 s..=12 h in whole seconds.
+    #[error(
+        "session lifetime {lifetime:?} is out of range: it must be 1..=43200 whole seconds \
+         (rustls rotates its ticket keys every 6 hours and keeps one old key)"
+    )]
+    SessionLifetimeOutOfRange {
+        /// The configured lifetime.
+        lifetime: std::time::Duration,
+    },
+    /// The certificate cannot be parsed as X.509.
+    #[error("the certificate cannot be parsed: {message}")]
+    BadCertificate {
+        /// What the parser reported.
+        message: String,
+    },
+    /// The certificate's extended key usage does not allow TLS server authentication, so
+    /// devices refuse it (mbedTLS `-0x7a00`).
+    #[error(
+        "extended key usage allows {allowed} only; devices need serverAuth (reissue with \
+         `wasmbed-gateway pki gateway`)"
+    )]
+    NoServerAuth {
+        /// The purposes it allows.
+        allowed: String,
+    },
+    /// The certificate's key usage lacks digitalSignature, which signing the handshake needs.
+    #[error(
+        "key usage ({key_usage}) lacks digitalSignature, which signing the TLS handshake needs \
+         (reissue with `wasmbed-gateway pki gateway`)"
+    )]
+    NoDigitalSignature {
+        /// The key usage bits it has.
+        key_usage: String,
+    },
+    /// The certificate's key is not one devices verify.
+    #[error(
+        "the key is {key}; devices accept ECDSA P-256 or P-384, or RSA of at least 2048 bits \
+         (reissue with `wasmbed-gateway pki gateway --algorithm p256`)"
+    )]
+    KeyNotForDevices {
+        /// The key found.
+        key: String,
+    },
+    /// The certificate's notAfter is in the past.
+    #[error(
+        "expired at {}; reissue with `wasmbed-gateway pki gateway`",
+        crate::pki::rfc3339(*not_after)
+    )]
+    CertificateExpired {
+        /// The certificate's notAfter.
+        not_after: SystemTime,
+    },
+    /// The certificate's notBefore is in the future.
+    #[error(
+        "not valid before {}; check this machine's clock or reissue with \
+         `wasmbed-gateway pki gateway`",
+        crate::pki::rfc3339(*not_before)
+    )]
+    CertificateNotYetValid {
+        /// The certificate's notBefore.
+        not_before: SystemTime,
+    },
+    /// The certificate does not name the host devices are told to dial.
+    #[error(
+        "does not name {host}, the host of the device endpoint (it names {names}); reissue with \
+         `wasmbed-gateway pki gateway --san {host}`, or correct --device-endpoint"
+    )]
+    EndpointNotCovered {
+        /// The device endpoint's host.
+        host: String,
+        /// The DNS names and addresses the certificate has.
+        names: String,
     },
     /// The certificate has an Ed25519 key, which devices (mbedTLS) cannot parse, and the
     /// server is device-facing (`device_max_content_len` is set).

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
 use rustls::pki_types::pem::{self as pki_pem, PemObject as _};
-use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+use rustls::pki_types::{CertificateDer, CertificateRevocationListDer, PrivateKeyDer};
 use x509_parser::prelude::{FromDer as _, X509Certificate};
 
 use crate::error::{LoadError, PkiError};
@@ -188,6 +188,20 @@ impl CertificateAuthority {
     }
 }
 
+/// Writes a CRL as PEM (`X509 CRL`, mode 0644) atomically: a gateway reloading it sees the
+/// old file or the new one.
+///
+/// # Errors
+///
+/// [`PkiError::Write`] naming the file.
+pub fn save_crl(path: &Path, crl: &CertificateRevocationListDer<'_>) -> Result<(), PkiError> {
+    write_atomic(
+        path,
+        pem_section("X509 CRL", crl).as_bytes(),
+        CERTIFICATE_FILE_MODE,
+    )
+}
+
 /// Reads every `CERTIFICATE` section of a PEM file (at least one), in order.
 ///
 /// # Errors
@@ -265,7 +279,7 @@ fn check_validity(
     Ok(())
 }
 
-fn read(path: &Path) -> Result<Vec<u8>, LoadError> {
+pub(crate) fn read(path: &Path) -> Result<Vec<u8>, LoadError> {
     fs::read(path).map_err(|e| read_error(path, e))
 }
 

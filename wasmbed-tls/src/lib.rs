@@ -66,27 +66,39 @@
 #![forbid(unsafe_code)]
 
 mod c_header;
+mod check;
 mod client;
+mod crl;
 mod error;
 mod files;
 mod pki;
+mod resumption;
 mod server;
+mod verifier;
 
 pub use c_header::{Credential, c_header, c_header_credential, fingerprint};
+pub use check::{MIN_RSA_BITS, check_gateway_certificate};
 pub use client::{client_config, danger};
+pub use crl::{CrlStatus, certificate_serial, check_crl, load_crls};
 pub use error::{ConfigError, LoadError, PkiError};
 pub use files::{
     CERTIFICATE_FILE_MODE, KEY_FILE_MODE, key_readable_by_others, load_certificates, load_key,
+    save_crl,
 };
 pub use pki::{
     CertificateAuthority, CertificateOptions, DeviceId, Identity, KeyAlgorithm, Validity,
     dev_gateway,
+};
+pub use resumption::{
+    DEFAULT_SESSION_LIFETIME, Resumption, SESSION_LIFETIME_SECS_RANGE, STATEFUL_TICKET_LEN,
+    stateless_ticket_len,
 };
 /// The rustls version this crate builds configurations for.
 pub use rustls;
 pub use server::{
     CertResolver, ClientAuth, DEFAULT_DEVICE_MAX_CONTENT_LEN, DEFAULT_SESSION_CACHE_SIZE,
     DEVICE_MAX_CONTENT_LEN_RANGE, RECORD_HEADER_LEN, ReloadError, SERVER_SUITE_ORDER,
-    ServerOptions, certificate_message_len, check_handshake_fits, handshake_flight_len,
-    server_config,
+    ServerOptions, certificate_message_len, check_handshake_fits, handshake_flight_len, resumption,
+    server_config, server_config_with_verifier,
 };
+pub use verifier::ClientVerifier;

@@ -425,6 +425,10 @@ impl CertificateAuthority {
         Ok(CertificateAuthority { issuer, cert })
     }
 
+    pub(crate) fn issuer(&self) -> &Issuer<'static, KeyPair> {
+        &self.issuer
+    }
+
     /// The CA certificate: what devices and clients trust.
     pub fn certificate(&self) -> &CertificateDer<'static> {
         &self.cert

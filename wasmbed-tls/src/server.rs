@@ -1,18 +1,24 @@
 //! The gateway's rustls `ServerConfig`, and the certificate resolver that rotates it.
 
 use std::fmt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
+use std::time::{Duration, SystemTime};
 
 use rustls::RootCertStore;
 use rustls::pki_types::{CertificateDer, CertificateRevocationListDer};
-use rustls::server::{
-    ClientHello, ResolvesServerCert, ServerConfig, ServerSessionMemoryCache, WebPkiClientVerifier,
-};
+use rustls::server::{ClientHello, ResolvesServerCert, ServerConfig};
 use rustls::sign::CertifiedKey;
+use wasmbed_endpoint::Host;
 
+use crate::check::check_gateway_certificate;
 use crate::error::{ConfigError, LoadError};
 use crate::pki::Identity;
+use crate::resumption::{
+    DEFAULT_SESSION_LIFETIME, ExpiringCache, ExpiringTickets, Resumption,
+    SESSION_LIFETIME_SECS_RANGE,
+};
+use crate::verifier::ClientVerifier;
 
 /// Zephyr's default `CONFIG_MBEDTLS_SSL_MAX_CONTENT_LEN`: the largest record plaintext a device
 /// receives.
@@ -45,15 +51,6 @@ pub enum ClientAuth {
     Required(Vec<CertificateDer<'static>>),
 }
 
-impl ClientAuth {
-    fn roots(&self) -> &[CertificateDer<'static>] {
-        match self {
-            ClientAuth::None => &[],
-            ClientAuth::Optional(roots) | ClientAuth::Required(roots) => roots,
-        }
-    }
-}
-
 /// Choices for the gateway's [`ServerConfig`], held by the [`CertResolver`] so that every
 /// certificate it presents is checked against them.
 ///
@@ -65,7 +62,9 @@ impl ClientAuth {
 /// * `device_max_content_len`: `Some(1500)` ([`DEFAULT_DEVICE_MAX_CONTENT_LEN`])
 /// * `max_record_size`: `None`, meaning `device_max_content_len + 5`, or no limit (rustls'
 ///   16389) when `device_max_content_len` is `None`
-/// * `session_cache_size`: 4096 ([`DEFAULT_SESSION_CACHE_SIZE`]); session tickets are on too
+/// * `session_cache_size`: 4096 ([`DEFAULT_SESSION_CACHE_SIZE`])
+/// * `session_lifetime`: 12 hours ([`DEFAULT_SESSION_LIFETIME`])
+/// * `device_hosts`: empty (no name is required of the certificate)
 #[derive(Debug, Clone)]
 pub struct ServerOptions {
     /// ALPN protocol names offered, most preferred first (RFC 7301).
@@ -84,9 +83,17 @@ pub struct ServerOptions {
     /// record carries. Encryption adds up to 24 bytes (TLS 1.2 AES-GCM) or 17 (TLS 1.3) on the
     /// wire; a device's buffer limit applies to the plaintext.
     pub max_record_size: Option<usize>,
-    /// TLS 1.2 sessions kept for resumption by session id. Tickets (TLS 1.2 RFC 5077 and TLS
-    /// 1.3) are always issued and need no server state.
+    /// Sessions kept for resumption in the gateway: TLS 1.2 sessions resumed by session id,
+    /// and with [`Resumption::Stateful`] the TLS 1.3 sessions its tickets name.
     pub session_cache_size: usize,
+    /// How long a session can be resumed after its full handshake (1 s to 12 h,
+    /// [`SESSION_LIFETIME_SECS_RANGE`]): older tickets and cached sessions are refused and the
+    /// client makes a full handshake. TLS 1.3 stateless tickets announce it as their
+    /// `ticket_lifetime` (RFC 8446 section 4.6.1).
+    pub session_lifetime: Duration,
+    /// The hosts devices dial (their endpoints' hosts): with a device limit, the certificate's
+    /// subject alternative names must cover each ([`check_gateway_certificate`]).
+    pub device_hosts: Vec<Host>,
 }
 
 impl Default for ServerOptions {
@@ -98,6 +105,8 @@ impl Default for ServerOptions {
             device_max_content_len: Some(DEFAULT_DEVICE_MAX_CONTENT_LEN),
             max_record_size: None,
             session_cache_size: DEFAULT_SESSION_CACHE_SIZE,
+            session_lifetime: DEFAULT_SESSION_LIFETIME,
+            device_hosts: Vec::new(),
         }
     }
 }
@@ -156,16 +165,12 @@ pub fn certificate_message_len(chain: &[CertificateDer<'_>]) -> usize {
 ///   CertificateVerify, Finished.
 ///
 /// The bound allows the largest extensions rustls sends, the ALPN names in `options`, the
-/// largest signature the leaf's key makes, and key shares up to P-521.
+/// largest signature the leaf's key makes, and key shares up to P-521. The CertificateRequest
+/// names no CA ([`ClientVerifier`] explains why), so the device CAs do not count.
 pub fn handshake_flight_len(chain: &[CertificateDer<'_>], options: &ServerOptions) -> usize {
     let signature = chain.first().map_or(1024, |leaf| max_signature_len(leaf));
     let alpn = options.alpn.iter().map(|p| 1 + p.len()).sum::<usize>() + 6;
-    let names: usize = options
-        .client_auth
-        .roots()
-        .iter()
-        .map(|root| 2 + subject_len(root))
-        .sum();
+    let names = 0;
     // Signature algorithms a CertificateRequest lists: at most 16, 2 bytes each.
     let sigalgs = 2 + 2 * 16;
     let mtls = !matches!(options.client_auth, ClientAuth::None);
@@ -203,11 +208,6 @@ fn max_signature_len(cert: &CertificateDer<'_>) -> usize {
     }
 }
 
-fn subject_len(cert: &CertificateDer<'_>) -> usize {
-    use x509_parser::prelude::{FromDer as _, X509Certificate};
-    X509Certificate::from_der(cert).map_or(1024, |(_, parsed)| parsed.subject().as_raw().len())
-}
-
 /// Checks that every handshake flight with `chain` fits one record a device can receive, so
 /// that no handshake message is split across records.
 ///
@@ -236,6 +236,35 @@ pub fn check_handshake_fits(
         }
     }
     Ok(flight)
+}
+
+/// How the gateway resumes sessions with `options` (client certificates requested unless
+/// [`ClientAuth::None`]): the TLS 1.3 tickets it sends after a handshake, chosen so that all of
+/// them fit one device record (rustls sends them as one flight; see [`Resumption`] and
+/// [`stateless_ticket_len`](crate::stateless_ticket_len)).
+///
+/// # Errors
+///
+/// [`ConfigError::RecordSizeOutOfRange`], [`ConfigError::DeviceBufferOutOfRange`],
+/// [`ConfigError::SessionLifetimeOutOfRange`].
+pub fn resumption(options: &ServerOptions) -> Result<Resumption, ConfigError> {
+    let client_certificates = !matches!(options.client_auth, ClientAuth::None);
+    resumption_with(options, client_certificates)
+}
+
+fn resumption_with(
+    options: &ServerOptions,
+    client_certificates: bool,
+) -> Result<Resumption, ConfigError> {
+    let (_, fits) = options.record_limits()?;
+    let secs = options.session_lifetime.as_secs();
+    if !SESSION_LIFETIME_SECS_RANGE.contains(&secs) || options.session_lifetime.subsec_nanos() != 0
+    {
+        return Err(ConfigError::SessionLifetimeOutOfRange {
+            lifetime: options.session_lifetime,
+        });
+    }
+    Ok(crate::resumption::plan(options, fits, client_certificates))
 }
 
 /// The server certificate the gateway presents, replaceable while it runs.
@@ -290,7 +319,11 @@ impl CertResolver {
     /// A [`ReloadError`] wrapping the load or check failure; the current certificate stays.
     pub fn reload(&self, certificate: &Path, key: &Path) -> Result<(), ReloadError> {
         let identity = Identity::load(certificate, key)?;
-        Ok(self.replace(&identity)?)
+        self.replace(&identity)
+            .map_err(|source| ReloadError::Certificate {
+                path: certificate.to_owned(),
+                source,
+            })
     }
 
     /// The certificate and key presented now.
@@ -339,8 +372,14 @@ pub enum ReloadError {
     #[error(transparent)]
     Load(#[from] LoadError),
     /// The loaded certificate cannot be used.
-    #[error(transparent)]
-    Config(#[from] ConfigError),
+    #[error("gateway certificate {}", path.display())]
+    Certificate {
+        /// The certificate file.
+        path: PathBuf,
+        /// What is wrong with it.
+        #[source]
+        source: ConfigError,
+    },
 }
 
 fn certified_key(
@@ -351,8 +390,15 @@ fn certified_key(
         return Err(ConfigError::EmptyChain);
     }
     check_handshake_fits(identity.chain(), options)?;
-    if options.device_max_content_len.is_some() && is_ed25519(&identity.chain()[0]) {
-        return Err(ConfigError::NotForDevices);
+    if options.device_max_content_len.is_some() {
+        if is_ed25519(&identity.chain()[0]) {
+            return Err(ConfigError::NotForDevices);
+        }
+        check_gateway_certificate(
+            &identity.chain()[0],
+            &options.device_hosts,
+            SystemTime::now(),
+        )?;
     }
     let provider = rustls::crypto::aws_lc_rs::default_provider();
     let key = CertifiedKey::from_der(
@@ -424,33 +470,48 @@ fn server_provider() -> rustls::crypto::CryptoProvider {
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub fn server_config(resolver: Arc<CertResolver>) -> Result<Arc<ServerConfig>, ConfigError> {
+    let options = resolver.options();
+    let verifier = ClientVerifier::for_client_auth(&options.client_auth, &options.crls)?;
+    server_config_with_verifier(resolver, verifier)
+}
+
+/// [`server_config`] with client certificates checked by `verifier` (its CAs and CRLs, and
+/// whether a certificate is mandatory, replace [`ServerOptions::client_auth`] and
+/// [`ServerOptions::crls`]), which the caller keeps to reload them and to check resumed and
+/// live sessions ([`ClientVerifier::verify_now`]). `None`: no client certificates. Set
+/// [`ServerOptions::client_auth`] to match, so that the handshake bound
+/// ([`handshake_flight_len`]) counts the CertificateRequest.
+///
+/// # Errors
+///
+/// As [`server_config`], and [`ConfigError::SessionLifetimeOutOfRange`].
+pub fn server_config_with_verifier(
+    resolver: Arc<CertResolver>,
+    verifier: Option<Arc<ClientVerifier>>,
+) -> Result<Arc<ServerConfig>, ConfigError> {
     let options = resolver.options().clone();
     let (max_record_size, _) = options.record_limits()?;
+    let resumption = resumption_with(&options, verifier.is_some())?;
     let provider = Arc::new(server_provider());
     let builder = ServerConfig::builder_with_provider(provider.clone())
         .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])?;
-    let builder = match &options.client_auth {
-        ClientAuth::None => builder.with_no_client_auth(),
-        ClientAuth::Optional(roots) | ClientAuth::Required(roots) => {
-            let verifier = WebPkiClientVerifier::builder_with_provider(
-                Arc::new(root_store(roots)?),
-                provider.clone(),
-            );
-            let verifier = verifier.with_crls(options.crls.iter().cloned());
-            let verifier = match options.client_auth {
-                ClientAuth::Optional(_) => verifier.allow_unauthenticated(),
-                _ => verifier,
-            };
-            builder.with_client_cert_verifier(verifier.build()?)
-        }
+    let builder = match verifier {
+        None => builder.with_no_client_auth(),
+        Some(verifier) => builder.with_client_cert_verifier(verifier),
     };
     let mut config = builder.with_cert_resolver(resolver);
     // Choose by SERVER_SUITE_ORDER, not by the client's list (rustls clients put AES-256 first).
     config.ignore_client_order = true;
     config.alpn_protocols = options.alpn.clone();
     config.max_fragment_size = max_record_size;
-    config.session_storage = ServerSessionMemoryCache::new(options.session_cache_size);
-    config.ticketer = rustls::crypto::aws_lc_rs::Ticketer::new()?;
+    config.session_storage = Arc::new(ExpiringCache::new(
+        options.session_cache_size,
+        options.session_lifetime,
+    ));
+    config.send_tls13_tickets = resumption.tickets();
+    if !resumption.is_stateful() {
+        config.ticketer = Arc::new(ExpiringTickets::new(options.session_lifetime)?);
+    }
     Ok(Arc::new(config))
 }
 

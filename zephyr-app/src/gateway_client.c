@@ -35,6 +35,8 @@ static const char *goodbye_reason_str(uint8_t reason)
 		return "heartbeat timeout";
 	case WASMBED_GOODBYE_PROTOCOL_ERROR:
 		return "protocol error";
+	case WASMBED_GOODBYE_CREDENTIALS_REVOKED:
+		return "device certificate no longer accepted (revoked, untrusted CA or expired)";
 	default:
 		return "unknown reason";
 	}
@@ -420,6 +422,12 @@ static enum verdict handle_frame(struct gateway_client *client, const struct was
 				"Another session uses device id \"%s\": give every device its own "
 				"(CONFIG_WASMBED_DEVICE_ID); retrying after the longest backoff",
 				client->cfg.device_id);
+			client->failures = FAILURES_FOR_MAX_BACKOFF;
+		} else if (frame->msg.goodbye.reason == WASMBED_GOODBYE_CREDENTIALS_REVOKED) {
+			/* The same certificate is refused again: only a new one helps. */
+			io->log(io->ctx, GATEWAY_CLIENT_LOG_ERR,
+				"The gateway no longer accepts this device's certificate: issue a new "
+				"one (wasmbed-gateway pki device); retrying after the longest backoff");
 			client->failures = FAILURES_FOR_MAX_BACKOFF;
 		}
 		*end = GATEWAY_CLIENT_END_GOODBYE;

@@ -249,7 +249,8 @@ void gateway_client_run(struct gateway_client *client, const struct wasmbed_endp
  * heartbeat; that resets n to 0, so the first retry after a drop waits between
  * backoff_min_ms/2 and backoff_min_ms. A session the gateway accepts and then ends at once
  * (GOODBYE, ERROR, a protocol error) does not reset it, so such loops slow down; GOODBYE
- * "taken over" (another device with the same id) waits backoff_max_ms at once.
+ * "taken over" (another device with the same id) and GOODBYE "credentials revoked" (the gateway
+ * no longer accepts the device certificate) wait backoff_max_ms at once.
  *
  * @return The delay in milliseconds, in [cap/2, cap].
  */

@@ -112,6 +112,8 @@ enum wasmbed_goodbye_reason {
 	WASMBED_GOODBYE_HEARTBEAT_TIMEOUT = 3,
 	/** The peer broke the protocol (what a device sends on a frame it cannot decode). */
 	WASMBED_GOODBYE_PROTOCOL_ERROR = 4,
+	/** The device's certificate is no longer accepted (revoked, CA no longer trusted, expired). */
+	WASMBED_GOODBYE_CREDENTIALS_REVOKED = 5,
 };
 
 /**

@@ -1363,11 +1363,15 @@ mod tests {
                 "WASMBED_GOODBYE_PROTOCOL_ERROR",
                 GoodbyeReason::ProtocolError,
             ),
+            (
+                "WASMBED_GOODBYE_CREDENTIALS_REVOKED",
+                GoodbyeReason::CredentialsRevoked,
+            ),
         ];
         for (name, reason) in reasons {
             check(name, u64::from(reason.to_u8()));
         }
-        assert_eq!(GoodbyeReason::from_u8(5), GoodbyeReason::Other(5));
+        assert_eq!(GoodbyeReason::from_u8(6), GoodbyeReason::Other(6));
         check("WASMBED_PROTOCOL_EINCOMPLETE", EINCOMPLETE as u64);
         check("WASMBED_PROTOCOL_EFRAME_TOO_SHORT", 2);
         check("WASMBED_PROTOCOL_EFRAME_TOO_LARGE", 3);

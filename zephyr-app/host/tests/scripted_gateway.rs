@@ -418,3 +418,35 @@ fn taken_over_waits_the_longest_backoff() {
         .unwrap_or_else(|| panic!("{line}"));
     assert!((20_000..=40_000).contains(&delay), "{line}");
 }
+
+#[test]
+fn credentials_revoked_waits_the_longest_backoff() {
+    let dir = tempfile::tempdir().unwrap();
+    let (addr, rx) = scripted_gateway(|tls, _, hello_id| {
+        send(tls, &hello_ack(hello_id, 30));
+        send(
+            tls,
+            &Frame {
+                id: 2,
+                message: Message::Goodbye {
+                    reason: GoodbyeReason::CredentialsRevoked,
+                },
+            },
+        );
+    });
+    let device = start_device(
+        addr,
+        dir.path(),
+        &["--backoff-min-ms", "100", "--backoff-max-ms", "40000"],
+    );
+    expect_hello(&rx);
+    device.wait_for_log("no longer accepts this device's certificate", WAIT);
+    let line = device.wait_for_log("Reconnecting in", WAIT);
+    let delay: u64 = line
+        .split("Reconnecting in ")
+        .nth(1)
+        .and_then(|rest| rest.split(' ').next())
+        .and_then(|ms| ms.parse().ok())
+        .unwrap_or_else(|| panic!("{line}"));
+    assert!((20_000..=40_000).contains(&delay), "{line}");
+}
