@@ -24,7 +24,8 @@ use crate::protocol::DEFAULT_MAX_FRAME_LEN;
 ///   ([`DEFAULT_MAX_OFFLINE_DEVICES`](crate::registry::DEFAULT_MAX_OFFLINE_DEVICES))
 /// * `echo_timeout`: 5 s for `POST /devices/{id}/echo`
 /// * `shutdown_grace`: 10 s to drain sessions on SIGTERM/SIGINT
-/// * `log_burst`: 10 handshake-failure lines per class per 10 s, the rest counted
+/// * `log_burst`: 10 lines per failure class (handshake class, protocol error, refused API
+///   client) per 10 s, the rest counted
 /// * `max_api_connections`: 256 connections on the API port; more are answered 503 and closed
 /// * `max_tls_http_connections`: 64 HTTP clients on the TLS port
 /// * `http_header_read_timeout`: 10 s to send a request's headers, on both ports
@@ -60,7 +61,8 @@ pub struct GatewayConfig {
     pub echo_timeout: Duration,
     /// How long shutdown waits for sessions to say GOODBYE and close.
     pub shutdown_grace: Duration,
-    /// Handshake-failure log lines per failure class per 10 seconds.
+    /// Log lines per failure class (handshake class, protocol error, refused API client) per
+    /// 10 seconds, at least 1; the rest are counted in the next line's `suppressed_since_last`.
     pub log_burst: u32,
     /// Most connections on the API port at once. A connection beyond it is answered
     /// `503 Service Unavailable` and closed at once, so it holds no file descriptor; the
@@ -143,6 +145,7 @@ impl GatewayConfig {
                 self.http2_max_concurrent_streams as usize,
             ),
             ("max offline devices", self.max_offline_devices),
+            ("log burst", self.log_burst as usize),
         ] {
             if value == 0 {
                 return Err(format!("{name} must be at least 1"));

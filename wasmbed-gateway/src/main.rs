@@ -208,6 +208,11 @@ struct ServeArgs {
     /// only on SIGHUP).
     #[arg(long, env = "WASMBED_GATEWAY_RELOAD_CHECK_SECS", default_value_t = 10)]
     reload_check_secs: u64,
+    /// Log lines per class of failure (handshake class, protocol error, refused API client,
+    /// ...) per 10 seconds; the rest are counted and reported by the next line
+    /// (`suppressed_since_last`).
+    #[arg(long, env = "WASMBED_GATEWAY_LOG_BURST", default_value_t = 10)]
+    log_burst: u32,
     /// File holding the API's bearer token (32-512 characters of A-Z a-z 0-9 - . _ ~ + /, e.g.
     /// `openssl rand -hex 32`), reread on SIGHUP. Required with --cert; in dev mode the
     /// gateway makes <state-dir>/api-token once when this is not given.
@@ -544,6 +549,7 @@ fn serve(args: ServeArgs) -> Result<()> {
         max_offline_devices: args.max_offline_devices,
         echo_timeout: Duration::from_secs(args.echo_timeout_secs),
         shutdown_grace: Duration::from_secs(args.shutdown_grace_secs),
+        log_burst: args.log_burst,
         max_api_connections: args.max_api_connections,
         max_tls_http_connections: args.max_tls_http_connections,
         http_header_read_timeout: Duration::from_secs(args.http_header_read_timeout_secs),

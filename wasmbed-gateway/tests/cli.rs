@@ -94,6 +94,7 @@ fn bad_input_ends_with_a_clear_line() {
     );
     fails_with(&["--device-max-content-len", "26"], "512..=16384");
     fails_with(&["--listen-backlog", "0"], "0 is not in 1..=65535");
+    fails_with(&["--log-burst", "0"], "log burst must be at least 1");
     fails_with(&["--san", "bad_name"], "invalid DNS name");
     fails_with(
         &[
