@@ -216,11 +216,7 @@ struct ServeArgs {
     /// File holding the API's bearer token (32-512 characters of A-Z a-z 0-9 - . _ ~ + /, e.g.
     /// `openssl rand -hex 32`), reread on SIGHUP. Required with --cert; in dev mode the
     /// gateway makes <state-dir>/api-token once when this is not given.
-    #[arg(
-        long,
-        env = "WASMBED_GATEWAY_API_TOKEN_FILE",
-        conflicts_with = "insecure_api_no_auth"
-    )]
+    #[arg(long, env = "WASMBED_GATEWAY_API_TOKEN_FILE")]
     api_token_file: Option<PathBuf>,
     /// Serve the device endpoints of the API without authentication: anyone who reaches the
     /// API port can read and change every device's state. For isolated test networks only.
@@ -796,6 +792,13 @@ const DEV_API_TOKEN_FILE: &str = "api-token";
 /// Production needs `--api-token-file` (or `--insecure-api-no-auth`, by name); dev mode makes
 /// `<state-dir>/api-token` once and reuses it.
 fn api_auth(args: &ServeArgs, mode: Mode, gateway: &Gateway) -> Result<Option<PathBuf>> {
+    // Checked here rather than by clap, which would take WASMBED_GATEWAY_INSECURE_API_NO_AUTH=false
+    // for the flag being given.
+    if args.insecure_api_no_auth && args.api_token_file.is_some() {
+        bail!(
+            "--insecure-api-no-auth (WASMBED_GATEWAY_INSECURE_API_NO_AUTH) and --api-token-file (WASMBED_GATEWAY_API_TOKEN_FILE) contradict each other; give one"
+        );
+    }
     if args.insecure_api_no_auth {
         gateway.set_api_auth(ApiAuth::InsecureNoAuth);
         return Ok(None);

@@ -626,7 +626,15 @@ async fn dispatch(shared: Arc<Shared>, tls: TlsStream, peer: SocketAddr) {
         Ok(Ok(_)) => debug!(%peer, "TLS client closed before sending anything"),
         Ok(Err(e)) if e.kind() == io::ErrorKind::InvalidData => {
             if let Some(suppressed) = shared.log_limiter.allow("tls_after_handshake") {
-                warn!(%peer, error = %e, suppressed_since_last = suppressed, "TLS error after the handshake, before the first frame; the client was sent an alert and closed");
+                let by_client = e
+                    .get_ref()
+                    .and_then(|e| e.downcast_ref::<rustls::Error>())
+                    .is_some_and(|e| matches!(e, rustls::Error::AlertReceived(_)));
+                if by_client {
+                    warn!(%peer, error = %e, suppressed_since_last = suppressed, "TLS session ended by the client's alert after the handshake, before the first frame; closed");
+                } else {
+                    warn!(%peer, error = %e, suppressed_since_last = suppressed, "TLS error after the handshake, before the first frame; the client was sent an alert and closed");
+                }
             }
         }
         Ok(Err(e)) => debug!(%peer, error = %e, "TLS client disconnected before sending anything"),

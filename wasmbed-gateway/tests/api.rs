@@ -6,9 +6,10 @@
 mod support;
 
 use std::net::SocketAddr;
+use std::process::Command;
 use std::time::{Duration, Instant};
 
-use support::{Gateway, TEST_API_TOKEN, device, run, write_secret};
+use support::{Gateway, TEST_API_TOKEN, bin, device, run, write_secret};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
@@ -270,6 +271,37 @@ fn insecure_api_no_auth_is_asked_for_by_name_and_warned_about() {
         "{}",
         gw.log_text()
     );
+    let (status, body) = gw.api("GET", "/devices", None);
+    assert_eq!(status, 200, "{body}");
+}
+
+#[test]
+fn insecure_api_no_auth_set_to_false_in_the_environment_is_not_the_flag() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut args = production_pki(dir.path());
+    let token = dir.path().join("token");
+    write_secret(&token, TEST_API_TOKEN);
+    args.extend(["--api-token-file".into(), token.display().to_string()]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+
+    // Asking for both at once is a contradiction, named as such.
+    let out = Command::new(bin())
+        .args(&args)
+        .args(["--tls-addr", "127.0.0.1:0", "--api-addr", "127.0.0.1:0"])
+        .env("WASMBED_GATEWAY_INSECURE_API_NO_AUTH", "true")
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("contradict each other"), "{err}");
+
+    // A systemd environment file that spells out the default must not stop the gateway.
+    let mut command = Command::new(bin());
+    command.env("WASMBED_GATEWAY_INSECURE_API_NO_AUTH", "false");
+    let gw = Gateway::start_command(dir, command, &args, "info");
+    let (status, _) = gw.api_with("GET", "/devices", None, &[]);
+    assert_eq!(status, 401);
     let (status, body) = gw.api("GET", "/devices", None);
     assert_eq!(status, 200, "{body}");
 }

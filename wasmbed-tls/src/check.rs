@@ -87,7 +87,11 @@ pub fn check_gateway_certificate(
     let names = san_names(&cert);
     for host in device_hosts {
         if !names.iter().any(|name| name.covers(host)) {
-            let listed: Vec<String> = names.iter().map(ToString::to_string).collect();
+            // `pki gateway --san 10.0.0.1` writes the address as an iPAddress and a dNSName SAN
+            // (for Mbed TLS 2.x); name it once.
+            let listed: std::collections::BTreeSet<String> =
+                names.iter().map(ToString::to_string).collect();
+            let listed: Vec<String> = listed.into_iter().collect();
             return Err(ConfigError::EndpointNotCovered {
                 host: host.to_string(),
                 names: if listed.is_empty() {

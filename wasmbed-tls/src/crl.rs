@@ -129,8 +129,8 @@ impl CertificateAuthority {
     ///
     /// # Errors
     ///
-    /// [`PkiError::Generation`] when `previous` does not parse or was not issued by this CA,
-    /// when `next_update` is zero, or when signing fails.
+    /// [`PkiError::Crl`] when `previous` does not parse or was not issued by this CA, and
+    /// [`PkiError::Generation`] when signing fails.
     pub fn revoke(
         &self,
         previous: Option<&CertificateRevocationListDer<'_>>,
@@ -146,14 +146,23 @@ impl CertificateAuthority {
                 previous,
                 std::slice::from_ref(self.certificate()),
             )
-            .map_err(|e| PkiError::Generation {
-                message: e.to_string(),
+            .map_err(|e| PkiError::Crl {
+                message: match e {
+                    LoadError::CrlNotFromClientCa { issuer, .. } => format!(
+                        "the existing CRL was signed by {issuer}, not by this CA; give the CA \
+                         that signed it (--ca-cert, --ca-key), or another --crl file"
+                    ),
+                    other => {
+                        format!("the existing CRL is not usable ({other}); give another --crl file")
+                    }
+                },
             })?;
-            let (_, parsed) = CertificateRevocationList::from_der(previous).map_err(|e| {
-                PkiError::Generation {
-                    message: e.to_string(),
-                }
-            })?;
+            let (_, parsed) =
+                CertificateRevocationList::from_der(previous).map_err(|e| PkiError::Crl {
+                    message: format!(
+                        "the existing CRL does not parse ({e}); give another --crl file"
+                    ),
+                })?;
             for entry in parsed.iter_revoked_certificates() {
                 revoked.push(RevokedCertParams {
                     serial_number: SerialNumber::from_slice(entry.raw_serial()),

@@ -47,6 +47,13 @@ pub enum PkiError {
         /// What is wrong.
         reason: &'static str,
     },
+    /// The CRL cannot be made: the previous CRL does not parse or another CA signed it, or
+    /// the next update is zero.
+    #[error("cannot make the CRL: {message}")]
+    Crl {
+        /// What is wrong and what to do.
+        message: String,
+    },
     /// rcgen could not build or sign the certificate.
     #[error("certificate generation failed: {message}")]
     Generation {
