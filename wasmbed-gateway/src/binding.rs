@@ -226,6 +226,18 @@ impl DeviceBindings {
         let path = state_dir.join(BINDINGS_FILE);
         let bindings = match fs::read(&path) {
             Ok(bytes) => parse(&path, &bytes)?,
+            // A link whose target is missing (a state volume that is not mounted) is not a
+            // new state directory: starting empty would unbind every device.
+            Err(e)
+                if e.kind() == io::ErrorKind::NotFound
+                    && fs::symlink_metadata(&path).is_ok_and(|m| m.file_type().is_symlink()) =>
+            {
+                return Err(BindingError::Invalid {
+                    path,
+                    reason: "it is a symbolic link to a missing file; is the state volume mounted?"
+                        .to_owned(),
+                });
+            }
             Err(e) if e.kind() == io::ErrorKind::NotFound => {
                 write_file(&path, &[])?;
                 Vec::new()
@@ -557,6 +569,22 @@ mod tests {
                 "never replaced"
             );
         }
+    }
+
+    #[test]
+    fn a_link_to_a_missing_file_is_an_error_not_an_empty_set() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(BINDINGS_FILE);
+        std::os::unix::fs::symlink(dir.path().join("unmounted/bindings.json"), &path).unwrap();
+        let e = DeviceBindings::open(dir.path()).unwrap_err().to_string();
+        assert!(e.contains("symbolic link to a missing file"), "{e}");
+        assert!(
+            fs::symlink_metadata(&path)
+                .unwrap()
+                .file_type()
+                .is_symlink(),
+            "the link was replaced"
+        );
     }
 
     #[test]

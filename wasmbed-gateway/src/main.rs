@@ -419,6 +419,15 @@ enum EndpointCommand {
     },
 }
 
+/// A serial number as `parse_serial` reads it: hex digit pairs joined by colons.
+fn hex_serial(serial: &[u8]) -> String {
+    serial
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect::<Vec<_>>()
+        .join(":")
+}
+
 /// A certificate serial number in hex (colons allowed, as openssl prints them).
 fn parse_serial(text: &str) -> Result<Vec<u8>, String> {
     let hex: String = text.chars().filter(|c| *c != ':').collect();
@@ -1009,7 +1018,7 @@ fn device_bindings(args: &ServeArgs) -> Result<DeviceBindings> {
     let bindings = DeviceBindings::open(&args.state_dir)?;
     if let Some(path) = bindings.path() {
         info!(
-            file = %path.display(),
+            file = %std::path::absolute(path).unwrap_or_else(|_| path.to_owned()).display(),
             bound = bindings.len(),
             "device ids bound to a client certificate are refused without one (state file)"
         );
@@ -1289,6 +1298,12 @@ fn run_pki(pki: Pki) -> Result<()> {
                 out_dir.join(format!("{id}-key.h")),
             );
             check_new(&[&cert, &key_path, &cert_header, &key_header], key.force)?;
+            // The certificate being replaced stays valid (by default until 9999) until it is
+            // revoked; say how, since nothing else will.
+            let replaced = load_certificates(&cert)
+                .ok()
+                .and_then(|chain| chain.first().cloned())
+                .and_then(|old| certificate_serial(&old).ok());
             create_dir(&out_dir)?;
             let identity = ca.issue_device(&id, &key.options())?;
             identity.save(&cert, &key_path)?;
@@ -1305,6 +1320,15 @@ fn run_pki(pki: Pki) -> Result<()> {
                 cert_header.display(),
                 key_header.display()
             );
+            if let Some(serial) = replaced {
+                let serial = hex_serial(&serial);
+                eprintln!(
+                    "warning: the certificate replaced in {} (serial {serial}) is still valid; revoke it unless it was never deployed: wasmbed-gateway pki revoke --ca-cert {} --ca-key {} --crl <your CRL> --serial {serial}",
+                    cert.display(),
+                    ca_cert.display(),
+                    ca_key.display()
+                );
+            }
         }
         Pki::Revoke {
             ca_cert,

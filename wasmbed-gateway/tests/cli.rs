@@ -178,6 +178,61 @@ fn pki_commands_write_files_with_safe_modes() {
             && key_header.contains("SECRET"),
         "{key_header}"
     );
+
+    // Re-issuing leaves the old certificate valid: the warning names its serial, which
+    // `pki revoke --serial` takes as printed, and the CRL then lists it.
+    let old_pem = std::fs::read(dir.path().join("out/sensor-1.pem")).unwrap();
+    let issue = [
+        "pki",
+        "device",
+        "--ca-cert",
+        "out/ca.pem",
+        "--ca-key",
+        "out/ca-key.pem",
+        "--id",
+        "sensor-1",
+        "--out-dir",
+        "out",
+        "--force",
+    ];
+    let (code, out, err) = run(&issue, dir.path());
+    assert_eq!(code, 0, "{out}{err}");
+    let serial = err
+        .split("--serial ")
+        .nth(1)
+        .unwrap_or_else(|| panic!("no revoke hint: {err}"))
+        .trim()
+        .to_owned();
+    assert!(err.contains("is still valid"), "{err}");
+    std::fs::write(dir.path().join("out/old.pem"), &old_pem).unwrap();
+    let old_cert = wasmbed_tls::load_certificates(&dir.path().join("out/old.pem")).unwrap();
+    let old_bytes = wasmbed_tls::certificate_serial(&old_cert[0]).unwrap();
+    let old_serial: String = old_bytes
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect::<Vec<_>>()
+        .join(":");
+    assert_eq!(serial, old_serial);
+    let (code, out, err) = run(
+        &[
+            "pki",
+            "revoke",
+            "--ca-cert",
+            "out/ca.pem",
+            "--ca-key",
+            "out/ca-key.pem",
+            "--crl",
+            "out/crl.pem",
+            "--serial",
+            &serial,
+        ],
+        dir.path(),
+    );
+    assert_eq!(code, 0, "{out}{err}");
+    let crl = wasmbed_tls::load_crls(&dir.path().join("out/crl.pem")).unwrap();
+    let ca = wasmbed_tls::load_certificates(&dir.path().join("out/ca.pem")).unwrap();
+    let status = wasmbed_tls::check_crl(&dir.path().join("out/crl.pem"), &crl[0], &ca).unwrap();
+    assert_eq!(status.revoked, [old_bytes]);
 }
 
 #[test]
