@@ -644,7 +644,10 @@ fn raise_open_file_limit(max_connections: usize, max_api_connections: usize) {
 async fn serve_async(args: ServeArgs, config: GatewayConfig) -> Result<()> {
     let trust = match &args.client_ca {
         None => None,
-        Some(ca) => Some(load_trust(ca, &args.crls)?),
+        Some(ca) => Some(
+            load_trust(ca, &args.crls)
+                .context("cannot load the device CAs and CRLs (--client-ca, --crl)")?,
+        ),
     };
     let device_hosts: Vec<Host> = args.device_endpoints.iter().map(|e| e.host).collect();
     let client_auth = match &trust {
@@ -662,7 +665,8 @@ async fn serve_async(args: ServeArgs, config: GatewayConfig) -> Result<()> {
     };
     let (identity, mode) = match (&args.cert, &args.key) {
         (Some(cert), Some(key)) => {
-            let identity = Identity::load(cert, key)?;
+            let identity = Identity::load(cert, key)
+                .context("cannot load the gateway certificate (--cert, --key)")?;
             if let Some(mode) = key_readable_by_others(key)? {
                 warn!(key = %key.display(), mode = format!("{mode:o}"), "the private key is readable by other users; chmod 600 it");
             }
