@@ -560,7 +560,6 @@ fn serve(args: ServeArgs) -> Result<()> {
         http_header_read_timeout: Duration::from_secs(args.http_header_read_timeout_secs),
         http_idle_timeout: Duration::from_secs(args.http_idle_timeout_secs),
         http2_max_concurrent_streams: args.http2_max_concurrent_streams,
-        ..GatewayConfig::default()
     };
     config.validate().map_err(anyhow::Error::msg)?;
     raise_open_file_limit(args.max_connections, args.max_api_connections);
