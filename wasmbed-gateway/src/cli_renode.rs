@@ -133,13 +133,11 @@ impl ScriptArgs {
                 (None, Some(size)) => MailboxRegion::new(self.board.mailbox.base(), size)?,
             }
         } else {
-            MailboxRegion::read_elf(&elf).with_context(|| {
-                format!(
-                    "reading the mailbox region from {} (if the ELF is only on the Renode \
-                     machine, pass --no-read-elf)",
-                    elf.display()
-                )
-            })?
+            // The error names the ELF already; the context only adds the way out.
+            MailboxRegion::read_elf(&elf).context(
+                "the mailbox region comes from the firmware ELF (if the ELF is only on the \
+                 Renode machine, pass --no-read-elf)",
+            )?
         };
         let mut builder = ScriptBuilder::new(self.board).with_elf(&elf)?;
         if let Some(port) = self.uart_port {

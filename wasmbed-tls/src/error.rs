@@ -335,8 +335,8 @@ pub enum ConfigError {
     /// The certificate has an Ed25519 key, which devices (mbedTLS) cannot parse, and the
     /// server is device-facing (`device_max_content_len` is set).
     #[error(
-        "the certificate has an Ed25519 key, which devices (mbedTLS) cannot parse; use ECDSA \
-         P-256, or set device_max_content_len to None for a server no device connects to"
+        "the certificate has an Ed25519 key, which devices (mbedTLS) cannot parse; reissue it \
+         with ECDSA P-256 (`wasmbed-gateway pki gateway --algorithm p256`)"
     )]
     NotForDevices,
     /// The identity's certificate chain is empty.

@@ -117,7 +117,7 @@ impl Identity {
             .load_private_key(key_der.clone_key())
             .map_err(|e| LoadError::BadKey {
                 path: key.to_owned(),
-                message: e.to_string(),
+                message: short_rsa_key(&chain[0]).unwrap_or_else(|| e.to_string()),
             })?;
         let certified = rustls::sign::CertifiedKey::new(chain.clone(), signing_key);
         if let Err(rustls::Error::InconsistentKeys(rustls::InconsistentKeys::KeyMismatch)) =
@@ -129,6 +129,22 @@ impl Identity {
             });
         }
         Ok(Identity::from_der(chain, key_der))
+    }
+}
+
+/// Why the crypto provider refuses the key of `cert`, when it is RSA below 2048 bits (aws-lc
+/// does not load such keys, and its message does not say so).
+fn short_rsa_key(cert: &CertificateDer<'_>) -> Option<String> {
+    use x509_parser::public_key::PublicKey;
+    let (_, parsed) = X509Certificate::from_der(cert).ok()?;
+    match parsed.public_key().parsed() {
+        Ok(PublicKey::RSA(rsa)) if rsa.key_size() < crate::MIN_RSA_BITS => Some(format!(
+            "an RSA key of {} bits; at least {} are needed (reissue it with \
+             `--algorithm p256`, or rsa2048 and up)",
+            rsa.key_size(),
+            crate::MIN_RSA_BITS
+        )),
+        _ => None,
     }
 }
 

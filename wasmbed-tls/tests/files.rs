@@ -259,3 +259,28 @@ fn pem_errors_name_what_the_file_holds() {
         Err(wasmbed_tls::PkiError::SamePath { .. })
     ));
 }
+
+#[test]
+fn a_short_rsa_key_is_named_with_its_size_and_the_fix() {
+    let dir = tempfile::tempdir().unwrap();
+    let (cert, key) = (dir.path().join("rsa.pem"), dir.path().join("rsa-key.pem"));
+    let status = std::process::Command::new("openssl")
+        .args([
+            "req", "-x509", "-newkey", "rsa:1024", "-nodes", "-days", "1",
+        ])
+        .args(["-subj", "/CN=short"])
+        .arg("-keyout")
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .stderr(std::process::Stdio::null())
+        .status()
+        .expect("openssl is installed");
+    assert!(status.success());
+    let e = Identity::load(&cert, &key).unwrap_err().to_string();
+    assert!(
+        e.contains("an RSA key of 1024 bits; at least 2048 are needed")
+            && e.contains("rsa-key.pem"),
+        "{e}"
+    );
+}
