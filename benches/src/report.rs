@@ -141,13 +141,13 @@ impl Targets {
             if !figure.target.is_finite() {
                 return Err(format!("figure {:?}: target must be a number", figure.id));
             }
-            if let Source::File { file, .. } = &figure.source {
-                if !targets.files.contains_key(file) {
-                    return Err(format!(
-                        "figure {:?} reads file {file:?}, which [files] does not name",
-                        figure.id
-                    ));
-                }
+            if let Source::File { file, .. } = &figure.source
+                && !targets.files.contains_key(file)
+            {
+                return Err(format!(
+                    "figure {:?} reads file {file:?}, which [files] does not name",
+                    figure.id
+                ));
             }
         }
         Ok(targets)

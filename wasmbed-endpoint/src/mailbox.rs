@@ -126,7 +126,7 @@ impl MemoryImage {
     /// [`EncodeError::Misaligned`] when `base` is not a multiple of 4, and
     /// [`EncodeError::AddressOverflow`] when the image would run past `0xffff_ffff`.
     pub fn writes(&self, base: u32) -> Result<Writes<'_>, EncodeError> {
-        if base % 4 != 0 {
+        if !base.is_multiple_of(4) {
             return Err(EncodeError::Misaligned { base });
         }
         // len <= 260, so the cast is lossless.

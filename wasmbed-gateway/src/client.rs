@@ -350,10 +350,10 @@ async fn run(
                 Some(Err(_)) | None => return SessionEnd::Closed,
             },
         };
-        if let Some(frame) = outgoing {
-            if stream.send(frame).await.is_err() {
-                return SessionEnd::Closed;
-            }
+        if let Some(frame) = outgoing
+            && stream.send(frame).await.is_err()
+        {
+            return SessionEnd::Closed;
         }
     }
 }

@@ -1144,23 +1144,22 @@ fn san_names(identity: &Identity) -> BTreeSet<String> {
         .chain()
         .first()
         .map(|c| X509Certificate::from_der(c))
+        && let Ok(Some(san)) = cert.subject_alternative_name()
     {
-        if let Ok(Some(san)) = cert.subject_alternative_name() {
-            for name in &san.value.general_names {
-                match name {
-                    GeneralName::DNSName(dns) => {
-                        names.insert((*dns).to_owned());
-                    }
-                    GeneralName::IPAddress(bytes) => {
-                        let ip = match bytes.len() {
-                            4 => <[u8; 4]>::try_from(*bytes).ok().map(IpAddr::from),
-                            16 => <[u8; 16]>::try_from(*bytes).ok().map(IpAddr::from),
-                            _ => None,
-                        };
-                        names.extend(ip.map(|ip| ip.to_string()));
-                    }
-                    _ => {}
+        for name in &san.value.general_names {
+            match name {
+                GeneralName::DNSName(dns) => {
+                    names.insert((*dns).to_owned());
                 }
+                GeneralName::IPAddress(bytes) => {
+                    let ip = match bytes.len() {
+                        4 => <[u8; 4]>::try_from(*bytes).ok().map(IpAddr::from),
+                        16 => <[u8; 16]>::try_from(*bytes).ok().map(IpAddr::from),
+                        _ => None,
+                    };
+                    names.extend(ip.map(|ip| ip.to_string()));
+                }
+                _ => {}
             }
         }
     }
@@ -1390,7 +1389,7 @@ fn run_endpoint(command: EndpointCommand) -> Result<()> {
         }
         EndpointCommand::Decode { hex } => {
             let hex: String = hex.chars().filter(|c| !c.is_whitespace()).collect();
-            if hex.len() % 2 != 0 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+            if !hex.len().is_multiple_of(2) || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
                 bail!("the image must be an even number of hex digits, e.g. 0f00000031302e34...");
             }
             let bytes: Vec<u8> = (0..hex.len())

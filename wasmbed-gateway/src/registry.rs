@@ -177,10 +177,10 @@ impl State {
             entry.info.data_dropped += 1;
             entry.info.data_queued = entry.inbound.len();
         }
-        if entry.inbound.is_empty() {
-            if let Some(gone) = entry.gone {
-                self.offline_with_data.remove(&gone);
-            }
+        if entry.inbound.is_empty()
+            && let Some(gone) = entry.gone
+        {
+            self.offline_with_data.remove(&gone);
         }
     }
 
@@ -310,10 +310,10 @@ impl Registry {
 
     /// Updates the record of session `session_id` (frames, last seen, uptime).
     pub fn update(&self, device_id: &str, session_id: u64, f: impl FnOnce(&mut DeviceInfo)) {
-        if let Some(entry) = self.lock().devices.get_mut(device_id) {
-            if entry.info.session_id == session_id {
-                f(&mut entry.info);
-            }
+        if let Some(entry) = self.lock().devices.get_mut(device_id)
+            && entry.info.session_id == session_id
+        {
+            f(&mut entry.info);
         }
     }
 

@@ -132,17 +132,16 @@ async fn read_client_hello(tcp: &mut TcpStream) -> Result<Accepted, Failure> {
                 // answers handshake_failure.
                 if let (Some(version), rustls::Error::PeerIncompatible(_)) =
                     (legacy_version(&head), &error)
+                    && version < u16::from(ProtocolVersion::TLSv1_2)
                 {
-                    if version < u16::from(ProtocolVersion::TLSv1_2) {
-                        write_plaintext_alert(tcp, AlertDescription::ProtocolVersion).await;
-                        return Err((
-                            HandshakeFailure::UnsupportedVersion,
-                            format!(
-                                "offered {} only; the gateway speaks TLS 1.2 and 1.3",
-                                version_name(version)
-                            ),
-                        ));
-                    }
+                    write_plaintext_alert(tcp, AlertDescription::ProtocolVersion).await;
+                    return Err((
+                        HandshakeFailure::UnsupportedVersion,
+                        format!(
+                            "offered {} only; the gateway speaks TLS 1.2 and 1.3",
+                            version_name(version)
+                        ),
+                    ));
                 }
                 send_accepted_alert(tcp, alert, &error).await;
                 return Err(classify(&error));

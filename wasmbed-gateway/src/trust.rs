@@ -72,10 +72,10 @@ impl Trust {
 
 /// Completes when the trust generation moves; never without a receiver.
 pub(crate) async fn changed(receiver: &mut Option<watch::Receiver<u64>>) {
-    if let Some(receiver) = receiver {
-        if receiver.changed().await.is_ok() {
-            return;
-        }
+    if let Some(receiver) = receiver
+        && receiver.changed().await.is_ok()
+    {
+        return;
     }
     std::future::pending().await
 }

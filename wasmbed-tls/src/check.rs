@@ -67,12 +67,12 @@ pub fn check_gateway_certificate(
             });
         }
     }
-    if let Some(ku) = cert.key_usage().map_err(bad)? {
-        if !ku.value.digital_signature() {
-            return Err(ConfigError::NoDigitalSignature {
-                key_usage: ku.value.to_string(),
-            });
-        }
+    if let Some(ku) = cert.key_usage().map_err(bad)?
+        && !ku.value.digital_signature()
+    {
+        return Err(ConfigError::NoDigitalSignature {
+            key_usage: ku.value.to_string(),
+        });
     }
     check_key(&cert)?;
     let validity = cert.validity();

@@ -115,10 +115,10 @@ impl ServerOptions {
     /// The record size limit and, with a device limit, the most handshake plaintext one record
     /// carries.
     fn record_limits(&self) -> Result<(Option<usize>, Option<usize>), ConfigError> {
-        if let Some(device) = self.device_max_content_len {
-            if !DEVICE_MAX_CONTENT_LEN_RANGE.contains(&device) {
-                return Err(ConfigError::DeviceBufferOutOfRange { len: device });
-            }
+        if let Some(device) = self.device_max_content_len
+            && !DEVICE_MAX_CONTENT_LEN_RANGE.contains(&device)
+        {
+            return Err(ConfigError::DeviceBufferOutOfRange { len: device });
         }
         let (min, rustls_max) = RUSTLS_RECORD_SIZE;
         let max = self
@@ -127,14 +127,14 @@ impl ServerOptions {
         let size = self
             .max_record_size
             .or(self.device_max_content_len.map(|_| max));
-        if let Some(size) = size {
-            if !(min..=max).contains(&size) {
-                return Err(ConfigError::RecordSizeOutOfRange {
-                    max_record_size: size,
-                    min,
-                    max,
-                });
-            }
+        if let Some(size) = size
+            && !(min..=max).contains(&size)
+        {
+            return Err(ConfigError::RecordSizeOutOfRange {
+                max_record_size: size,
+                min,
+                max,
+            });
         }
         // rustls cuts plaintext into fragments of max_record_size - 5 bytes; the TLS 1.3 inner
         // content type and the AEAD tag come on top and are not part of what mbedTLS counts.
@@ -224,16 +224,16 @@ pub fn check_handshake_fits(
 ) -> Result<usize, ConfigError> {
     let flight = handshake_flight_len(chain, options);
     let (size, fits) = options.record_limits()?;
-    if let (Some(fits), Some(device), Some(size)) = (fits, options.device_max_content_len, size) {
-        if flight > fits {
-            return Err(ConfigError::HandshakeTooLarge {
-                flight_len: flight,
-                certificate_len: certificate_message_len(chain),
-                device_max_content_len: device,
-                max_record_size: size,
-                fits,
-            });
-        }
+    if let (Some(fits), Some(device), Some(size)) = (fits, options.device_max_content_len, size)
+        && flight > fits
+    {
+        return Err(ConfigError::HandshakeTooLarge {
+            flight_len: flight,
+            certificate_len: certificate_message_len(chain),
+            device_max_content_len: device,
+            max_record_size: size,
+            fits,
+        });
     }
     Ok(flight)
 }

@@ -244,12 +244,11 @@ async fn session(mut device: TlsDevice, context: &Context, churn: &Notify) -> En
                 }
             }
             frame = device.recv() => frame.map(|frame| {
-                if let (Message::EchoReply(_), Some((id, sent))) = (&frame.message, pending) {
-                    if frame.id == id {
+                if let (Message::EchoReply(_), Some((id, sent))) = (&frame.message, pending)
+                    && frame.id == id {
                         context.stats.echo(sent.elapsed());
                         pending = None;
                     }
-                }
             }),
         };
         if let Err(e) = outcome {

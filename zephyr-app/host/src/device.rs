@@ -439,12 +439,12 @@ pub fn run(args: &Args) -> Result<c_int, StartError> {
     };
 
     let backoff_min = args.backoff_min_ms;
-    if let (Some(min), Some(max)) = (backoff_min, args.backoff_max_ms) {
-        if min > max {
-            return Err(err(format!(
-                "--backoff-min-ms {min} is above --backoff-max-ms {max}"
-            )));
-        }
+    if let (Some(min), Some(max)) = (backoff_min, args.backoff_max_ms)
+        && min > max
+    {
+        return Err(err(format!(
+            "--backoff-min-ms {min} is above --backoff-max-ms {max}"
+        )));
     }
     let device_id = args
         .device_id
