@@ -1,8 +1,8 @@
 //! Board presets: the Renode platform and peripheral names of each Zephyr board the project
 //! runs, and where its firmware reserves the endpoint mailbox.
 //!
-//! Source: `renode-notes.md` section 2 (Renode's `platforms/` descriptions and Zephyr's board
-//! devicetrees), and the firmware's overlays in `zephyr-app/boards/`.
+//! Source: Renode's platform descriptions (`platforms/boards/*.repl` in the Renode
+//! repository), Zephyr's board devicetrees, and the firmware's overlays in `zephyr-app/boards/`.
 
 use crate::mailbox::MailboxRegion;
 
@@ -66,8 +66,8 @@ impl Board {
     };
 
     /// `nucleo_f429zi` on `platforms/boards/stm32f4_discovery-kit.repl`: SynopsysEthernetMAC
-    /// `ethernet`, console `usart3`. A fallback (renode-notes.md section 2: Renode's MAC model
-    /// stalls with newer STM32 drivers). No overlay in `zephyr-app/boards/` yet; the preset
+    /// `ethernet`, console `usart3`. A fallback (Renode's MAC model has stalled with newer
+    /// STM32 Ethernet drivers). No overlay in `zephyr-app/boards/` yet; the preset
     /// assumes one carving the top 1 KiB of its 192 KiB `sram0`, as for `frdm_k64f`.
     pub const NUCLEO_F429ZI: Board = Board {
         zephyr: "nucleo_f429zi",

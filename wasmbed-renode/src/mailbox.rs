@@ -5,7 +5,8 @@
 //! `GWMAILBOX` (`zephyr-app/boards/*.overlay`). Zephyr's linker script turns it into a NOLOAD
 //! output section with the symbols `__GWMAILBOX_start`, `__GWMAILBOX_end` and
 //! `__GWMAILBOX_size` (`include/zephyr/linker/devicetree_regions.h`); start-up code never
-//! clears it and `sysbus LoadELF` never writes it (renode-notes.md section 3).
+//! clears it, and Renode's `sysbus LoadELF` loads only sections with contents, so it never
+//! writes a NOLOAD region either.
 //!
 //! # Why must the firmware put a buffer in the section?
 //!
@@ -69,7 +70,7 @@ impl MailboxRegion {
     /// [`MailboxError::RegionTooSmall`] below [`MIN_REGION_SIZE`], and
     /// [`MailboxError::RegionOverflow`] when the region passes the end of the 32-bit bus.
     pub fn new(base: u32, size: u32) -> Result<MailboxRegion, MailboxError> {
-        if base % 4 != 0 {
+        if !base.is_multiple_of(4) {
             return Err(MailboxError::Misaligned { base });
         }
         if size < MIN_REGION_SIZE {

@@ -4,7 +4,8 @@ use std::fmt::Write;
 
 use crate::script::{Script, Uart};
 
-/// Renders `script` as a Renode `.resc`, in the order of renode-notes.md section 1.
+/// Renders `script` as a Renode `.resc`, in the order Renode needs (a machine and its platform
+/// before any peripheral command, the ELF loaded before the mailbox writes that follow it):
 ///
 /// 1. `:name:` and `:description:` header comments;
 /// 2. `$name?=` and `$bin?=` defaults, so an including script can override them;

@@ -40,7 +40,8 @@ pub enum Uart {
 }
 
 /// Switch and TAP networking: `emulation CreateSwitch`, `emulation CreateTap` and the two
-/// `connector Connect` lines (renode-notes.md section 1).
+/// `connector Connect` lines (Renode documentation, "Networking": a TAP joins the emulation
+/// through a switch).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Network {
     tap: String,

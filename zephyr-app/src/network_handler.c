@@ -4,7 +4,7 @@
  * Follows Zephyr's "TLS credentials" and "BSD Sockets: secure sockets" documentation:
  * the socket is created with IPPROTO_TLS_1_2 (an IPPROTO_TCP socket never does TLS and
  * refuses the SOL_TLS options), the options are set after socket() and before connect(),
- * and connect() performs the handshake. See /work/shared/renode-notes.md section 4.
+ * and connect() performs the handshake.
  *
  * SPDX-License-Identifier: Apache-2.0
  */
