@@ -44,25 +44,10 @@ pub(crate) enum Port {
 /// Accepts API connections up to [`GatewayConfig::max_api_connections`](crate::GatewayConfig)
 /// until shutdown.
 pub(crate) async fn api_accept_loop(shared: Arc<Shared>, listener: TcpListener, router: Router) {
-    loop {
-        let accepted = tokio::select! {
-            _ = shared.shutdown.cancelled() => return,
-            accepted = listener.accept() => accepted,
-        };
-        let (tcp, peer) = match accepted {
-            Ok(accepted) => accepted,
-            Err(e) => {
-                if let Some(suppressed) = shared.log_limiter.allow("api_accept") {
-                    warn!(
-                        error = %e,
-                        suppressed_since_last = suppressed,
-                        "API accept failed; retrying in 100 ms"
-                    );
-                }
-                tokio::time::sleep(Duration::from_millis(100)).await;
-                continue;
-            }
-        };
+    const FAILURE: &str = "API accept failed; retrying in 100 ms";
+    while let Some((tcp, peer)) =
+        crate::server::accept_next(&shared, &listener, "api_accept", FAILURE).await
+    {
         match shared.api_connections.clone().try_acquire_owned() {
             Ok(permit) => {
                 let router = router.clone();

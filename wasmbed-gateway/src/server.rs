@@ -243,27 +243,36 @@ impl Gateway {
     }
 }
 
-async fn accept_loop(shared: Arc<Shared>, listener: TcpListener) {
+/// The next connection on `listener`, or `None` once the gateway shuts down. A failed accept
+/// (out of file descriptors and similar) is logged as `failure`, rate-limited under `class`,
+/// and retried after 100 ms instead of spinning.
+pub(crate) async fn accept_next(
+    shared: &Shared,
+    listener: &TcpListener,
+    class: &'static str,
+    failure: &str,
+) -> Option<(TcpStream, SocketAddr)> {
     loop {
         let accepted = tokio::select! {
-            _ = shared.shutdown.cancelled() => return,
+            _ = shared.shutdown.cancelled() => return None,
             accepted = listener.accept() => accepted,
         };
-        let (tcp, peer) = match accepted {
-            Ok(accepted) => accepted,
+        match accepted {
+            Ok(accepted) => return Some(accepted),
             Err(e) => {
-                // Out of file descriptors and similar: back off instead of spinning.
-                if let Some(suppressed) = shared.log_limiter.allow("accept") {
-                    warn!(
-                        error = %e,
-                        suppressed_since_last = suppressed,
-                        "accept failed; retrying in 100 ms (raise the open-file limit or lower --max-connections)"
-                    );
+                if let Some(suppressed) = shared.log_limiter.allow(class) {
+                    warn!(error = %e, suppressed_since_last = suppressed, "{failure}");
                 }
                 tokio::time::sleep(Duration::from_millis(100)).await;
-                continue;
             }
-        };
+        }
+    }
+}
+
+async fn accept_loop(shared: Arc<Shared>, listener: TcpListener) {
+    const FAILURE: &str =
+        "accept failed; retrying in 100 ms (raise the open-file limit or lower --max-connections)";
+    while let Some((tcp, peer)) = accept_next(&shared, &listener, "accept", FAILURE).await {
         if let Err(e) = tcp.set_nodelay(true) {
             debug!(%peer, error = %e, "cannot set TCP_NODELAY");
         }

@@ -69,10 +69,11 @@ pub(crate) async fn run(
     let trust = shared.trust.watch(tls.get_ref().1);
     // A reload between this client's verification and the subscription above went unseen.
     let window = shared.config.handshake_timeout + shared.config.hello_timeout;
-    if trust.is_some() && shared.trust.changed_within(window) {
-        if let Err(why) = shared.trust.check(tls.get_ref().1) {
-            return refuse_credentials(&shared, tls, peer, &why).await;
-        }
+    if trust.is_some()
+        && shared.trust.changed_within(window)
+        && let Err(why) = shared.trust.check(tls.get_ref().1)
+    {
+        return refuse_credentials(&shared, tls, peer, &why).await;
     }
     let (tls_version, cipher_suite) = {
         let conn = tls.get_ref().1;
@@ -113,26 +114,17 @@ pub(crate) async fn run(
         .metrics
         .frame(hello.message.message_type(), Direction::In);
     let hello_id = hello.id;
-    let (device_id, firmware_version) =
-        match check_hello(&shared, hello.message, client_cn.as_deref()) {
-            Ok(accepted) => accepted,
-            Err(refusal) => {
-                Metrics::count(&shared.metrics.protocol_errors, refusal.kind);
-                return Box::pin(close_with_error(
-                    &shared,
-                    stream,
-                    hello_id,
-                    refusal.code,
-                    &refusal.message,
-                    peer,
-                ))
-                .await;
-            }
-        };
-
-    // check_hello made sure the certificate's CN is the device id.
-    if let Some(cert) = client_cert {
-        if let Err(refusal) = bind(&shared, cert, peer).await {
+    let admitted = async {
+        let accepted = check_hello(&shared, hello.message, client_cn.as_deref())?;
+        // check_hello made sure the certificate's CN is the device id.
+        if let Some(cert) = client_cert {
+            bind(&shared, cert, peer).await?;
+        }
+        Ok::<_, Refusal>(accepted)
+    };
+    let (device_id, firmware_version) = match admitted.await {
+        Ok(accepted) => accepted,
+        Err(refusal) => {
             Metrics::count(&shared.metrics.protocol_errors, refusal.kind);
             return Box::pin(close_with_error(
                 &shared,
@@ -144,7 +136,7 @@ pub(crate) async fn run(
             ))
             .await;
         }
-    }
+    };
 
     let (commands_tx, commands) = mpsc::channel(shared.config.outbound_queue_len);
     let info = DeviceInfo::new(
