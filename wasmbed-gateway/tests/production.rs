@@ -8,64 +8,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use support::{Gateway, device_options, run};
+use support::{Gateway, device_options, make_pki, pki};
 use wasmbed_gateway::client::{ClientError, DeviceClient};
 use wasmbed_gateway::protocol::ErrorCode;
 use wasmbed_tls::rustls::ClientConfig;
 use wasmbed_tls::{Identity, client_config, load_certificates};
-
-fn pki(dir: &Path, args: &[&str]) {
-    let (code, out, err) = run(args, dir);
-    assert_eq!(code, 0, "{args:?}: {out}{err}");
-}
-
-/// A gateway CA and certificate for 127.0.0.1, and a device CA with one device, in `dir`.
-fn make_pki(dir: &Path) {
-    pki(dir, &["pki", "ca", "--out-dir", "ca"]);
-    pki(
-        dir,
-        &[
-            "pki",
-            "gateway",
-            "--ca-cert",
-            "ca/ca.pem",
-            "--ca-key",
-            "ca/ca-key.pem",
-            "--san",
-            "127.0.0.1,gw.example",
-            "--out-dir",
-            "gw",
-        ],
-    );
-    pki(
-        dir,
-        &[
-            "pki",
-            "ca",
-            "--out-dir",
-            "devices",
-            "--name",
-            "device-ca",
-            "--common-name",
-            "wasmbed device CA",
-        ],
-    );
-    pki(
-        dir,
-        &[
-            "pki",
-            "device",
-            "--ca-cert",
-            "devices/device-ca.pem",
-            "--ca-key",
-            "devices/device-ca-key.pem",
-            "--id",
-            "sensor-1",
-            "--out-dir",
-            "devices",
-        ],
-    );
-}
 
 fn client(dir: &Path, ca: &str, device: Option<&str>) -> Arc<ClientConfig> {
     let roots = load_certificates(&dir.join(ca)).unwrap();
@@ -108,7 +55,7 @@ fn production(dir: &tempfile::TempDir, extra: &[&str]) -> Vec<String> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn right_ca_connects_and_wrong_ca_fails() {
     let dir = tempfile::tempdir().unwrap();
-    make_pki(dir.path());
+    make_pki(dir.path(), &["sensor-1"]);
     let args = production(&dir, &[]);
     let path = dir.path().to_owned();
     let gw = Gateway::start_in(dir, &args.iter().map(String::as_str).collect::<Vec<_>>());
@@ -140,7 +87,7 @@ async fn right_ca_connects_and_wrong_ca_fails() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn mtls_binds_the_device_id_to_the_certificate() {
     let dir = tempfile::tempdir().unwrap();
-    make_pki(dir.path());
+    make_pki(dir.path(), &["sensor-1"]);
     let ca = dir
         .path()
         .join("devices/device-ca.pem")
@@ -196,7 +143,7 @@ async fn mtls_binds_the_device_id_to_the_certificate() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn optional_mtls_keeps_a_certified_id_from_anonymous_takeover() {
     let dir = tempfile::tempdir().unwrap();
-    make_pki(dir.path());
+    make_pki(dir.path(), &["sensor-1"]);
     let ca = dir
         .path()
         .join("devices/device-ca.pem")
@@ -252,7 +199,7 @@ fn assert_id_mismatch(result: Result<DeviceClient, ClientError>) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_certificate_binding_survives_registry_eviction_and_restarts() {
     let dir = tempfile::tempdir().unwrap();
-    make_pki(dir.path());
+    make_pki(dir.path(), &["sensor-1"]);
     let ca = dir.path().join("devices/device-ca.pem");
     let ca = ca.to_str().unwrap();
     let args = production(&dir, &["--client-ca", ca, "--max-offline-devices", "2"]);
@@ -306,7 +253,7 @@ async fn a_certificate_binding_survives_registry_eviction_and_restarts() {
 #[test]
 fn a_damaged_binding_file_is_a_startup_error() {
     let dir = tempfile::tempdir().unwrap();
-    make_pki(dir.path());
+    make_pki(dir.path(), &["sensor-1"]);
     let state = dir.path().join("state");
     let file = state.join("device-bindings.json");
     std::fs::create_dir_all(&state).unwrap();
@@ -387,7 +334,7 @@ fn run_to_exit(args: &[&str], dir: &Path) -> (i32, String) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn sighup_reloads_the_certificate_without_dropping_devices() {
     let dir = tempfile::tempdir().unwrap();
-    make_pki(dir.path());
+    make_pki(dir.path(), &["sensor-1"]);
     let args = production(&dir, &["--reload-check-secs", "0"]);
     let path = dir.path().to_owned();
     let mut gw = Gateway::start_in(dir, &args.iter().map(String::as_str).collect::<Vec<_>>());

@@ -13,7 +13,7 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 use futures_util::{SinkExt, StreamExt};
-use support::{Gateway, run};
+use support::{Gateway, make_pki, pki_device};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio_util::codec::Framed;
@@ -96,11 +96,6 @@ async fn pipe(
             return;
         }
     }
-}
-
-fn pki(dir: &Path, args: &[&str]) {
-    let (code, out, err) = run(args, dir);
-    assert_eq!(code, 0, "{args:?}: {out}{err}");
 }
 
 fn client(dir: &Path, device: Option<&Identity>) -> Arc<ClientConfig> {
@@ -191,42 +186,13 @@ fn assert_tickets_fit(log: &[Record], device_max_content_len: usize) {
 async fn tickets_fit_a_1024_byte_device_buffer_with_an_rsa_2048_device_certificate() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().to_owned();
-    pki(&path, &["pki", "ca", "--out-dir", "ca"]);
-    pki(
+    make_pki(&path, &[]);
+    pki_device(
         &path,
-        &[
-            "pki",
-            "gateway",
-            "--ca-cert",
-            "ca/ca.pem",
-            "--ca-key",
-            "ca/ca-key.pem",
-            "--san",
-            "127.0.0.1",
-            "--out-dir",
-            "gw",
-        ],
-    );
-    pki(
-        &path,
-        &["pki", "ca", "--out-dir", "devices", "--name", "device-ca"],
-    );
-    pki(
-        &path,
-        &[
-            "pki",
-            "device",
-            "--ca-cert",
-            "devices/device-ca.pem",
-            "--ca-key",
-            "devices/device-ca-key.pem",
-            "--id",
-            "rsa-1",
-            "--algorithm",
-            "rsa2048",
-            "--out-dir",
-            "devices",
-        ],
+        "devices",
+        "device-ca",
+        "rsa-1",
+        &["--algorithm", "rsa2048"],
     );
     let p = |name: &str| path.join(name).to_str().unwrap().to_owned();
     let args = [
@@ -267,22 +233,7 @@ async fn tickets_fit_a_1024_byte_device_buffer_with_an_rsa_2048_device_certifica
 async fn tickets_fit_the_default_device_buffer() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().to_owned();
-    pki(&path, &["pki", "ca", "--out-dir", "ca"]);
-    pki(
-        &path,
-        &[
-            "pki",
-            "gateway",
-            "--ca-cert",
-            "ca/ca.pem",
-            "--ca-key",
-            "ca/ca-key.pem",
-            "--san",
-            "127.0.0.1",
-            "--out-dir",
-            "gw",
-        ],
-    );
+    make_pki(&path, &[]);
     let p = |name: &str| path.join(name).to_str().unwrap().to_owned();
     let args = [
         "--cert".to_owned(),
@@ -311,22 +262,7 @@ async fn tickets_fit_the_default_device_buffer() {
 async fn a_session_older_than_its_lifetime_is_not_resumed() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().to_owned();
-    pki(&path, &["pki", "ca", "--out-dir", "ca"]);
-    pki(
-        &path,
-        &[
-            "pki",
-            "gateway",
-            "--ca-cert",
-            "ca/ca.pem",
-            "--ca-key",
-            "ca/ca-key.pem",
-            "--san",
-            "127.0.0.1",
-            "--out-dir",
-            "gw",
-        ],
-    );
+    make_pki(&path, &[]);
     let p = |name: &str| path.join(name).to_str().unwrap().to_owned();
     let args = [
         "--cert".to_owned(),

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
-use support::{Gateway, device_options, run};
+use support::{Gateway, device_options, make_pki, pki, pki_device, run};
 use wasmbed_gateway::client::{ClientError, DeviceClient, SessionEnd};
 use wasmbed_gateway::protocol::GoodbyeReason;
 use wasmbed_tls::rustls::pki_types::CertificateDer;
@@ -19,58 +19,6 @@ use wasmbed_tls::{
     CertificateAuthority, CertificateOptions, DeviceId, Identity, Validity, client_config,
     load_certificates,
 };
-
-fn pki(dir: &Path, args: &[&str]) -> String {
-    let (code, out, err) = run(args, dir);
-    assert_eq!(code, 0, "{args:?}: {out}{err}");
-    out
-}
-
-/// A gateway CA and certificate for 127.0.0.1, and a device CA with devices sensor-1 and
-/// sensor-2, in `dir`.
-fn make_pki(dir: &Path) {
-    pki(dir, &["pki", "ca", "--out-dir", "ca"]);
-    pki(
-        dir,
-        &[
-            "pki",
-            "gateway",
-            "--ca-cert",
-            "ca/ca.pem",
-            "--ca-key",
-            "ca/ca-key.pem",
-            "--san",
-            "127.0.0.1",
-            "--out-dir",
-            "gw",
-        ],
-    );
-    pki(
-        dir,
-        &["pki", "ca", "--out-dir", "devices", "--name", "device-ca"],
-    );
-    for id in ["sensor-1", "sensor-2"] {
-        device(dir, "devices", "device-ca", id);
-    }
-}
-
-fn device(dir: &Path, out: &str, ca: &str, id: &str) {
-    pki(
-        dir,
-        &[
-            "pki",
-            "device",
-            "--ca-cert",
-            &format!("{out}/{ca}.pem"),
-            "--ca-key",
-            &format!("{out}/{ca}-key.pem"),
-            "--id",
-            id,
-            "--out-dir",
-            out,
-        ],
-    );
-}
 
 fn identity(dir: &Path, out: &str, id: &str) -> Identity {
     Identity::load(
@@ -148,7 +96,7 @@ const TLS12: &[&SupportedProtocolVersion] = &[&rustls::version::TLS12];
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn resumption_with_an_expired_device_certificate_is_refused() {
     let dir = tempfile::tempdir().unwrap();
-    make_pki(dir.path());
+    make_pki(dir.path(), &["sensor-1", "sensor-2"]);
     let path = dir.path().to_owned();
     let mut gw = start(
         dir,
@@ -215,7 +163,7 @@ async fn resumption_with_an_expired_device_certificate_is_refused() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pki_revoke_and_sighup_end_the_session_and_refuse_the_certificate() {
     let dir = tempfile::tempdir().unwrap();
-    make_pki(dir.path());
+    make_pki(dir.path(), &["sensor-1", "sensor-2"]);
     let path = dir.path().to_owned();
     let revoke = |extra: &[&str]| {
         let mut args = vec![
@@ -292,13 +240,13 @@ async fn pki_revoke_and_sighup_end_the_session_and_refuse_the_certificate() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_replaced_client_ca_drops_old_ca_devices_and_accepts_new_ones() {
     let dir = tempfile::tempdir().unwrap();
-    make_pki(dir.path());
+    make_pki(dir.path(), &["sensor-1", "sensor-2"]);
     let path = dir.path().to_owned();
     pki(
         &path,
         &["pki", "ca", "--out-dir", "next", "--name", "device-ca"],
     );
-    device(&path, "next", "device-ca", "sensor-9");
+    pki_device(&path, "next", "device-ca", "sensor-9", &[]);
     std::fs::copy(
         path.join("devices/device-ca.pem"),
         path.join("client-ca.pem"),
@@ -421,7 +369,7 @@ const DEFECTS: &[Defect] = &[
 #[test]
 fn a_defective_gateway_certificate_stops_the_start() {
     let dir = tempfile::tempdir().unwrap();
-    make_pki(dir.path());
+    make_pki(dir.path(), &["sensor-1", "sensor-2"]);
     for (name, san, algorithm, tweak, message) in DEFECTS {
         bad_gateway(dir.path(), name, san, algorithm, tweak);
         let cert = format!("{name}/gateway.pem");
@@ -474,7 +422,7 @@ async fn served_leaf(gw: &Gateway, dir: &Path) -> CertificateDer<'static> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_defective_gateway_certificate_is_refused_on_reload() {
     let dir = tempfile::tempdir().unwrap();
-    make_pki(dir.path());
+    make_pki(dir.path(), &["sensor-1", "sensor-2"]);
     let path = dir.path().to_owned();
     let gw = start(
         dir,
@@ -511,7 +459,7 @@ async fn a_defective_gateway_certificate_is_refused_on_reload() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stale_crl_still_applies_with_a_warning() {
     let dir = tempfile::tempdir().unwrap();
-    make_pki(dir.path());
+    make_pki(dir.path(), &["sensor-1", "sensor-2"]);
     let path = dir.path().to_owned();
     let device_ca = CertificateAuthority::load(
         &path.join("devices/device-ca.pem"),

@@ -367,3 +367,68 @@ pub async fn device(gateway: &Gateway, id: &str) -> DeviceClient {
     .await
     .unwrap_or_else(|e| panic!("device {id} cannot connect: {e}\n{}", gateway.log_text()))
 }
+
+/// Runs `wasmbed-gateway pki ...` in `dir`; panics with its output when it fails.
+pub fn pki(dir: &Path, args: &[&str]) -> String {
+    let (code, out, err) = run(args, dir);
+    assert_eq!(code, 0, "{args:?}: {out}{err}");
+    out
+}
+
+/// Issues a device certificate for `id` from `<out>/<ca>.pem` into `out`, with `extra` flags
+/// (e.g. `--algorithm rsa2048`).
+pub fn pki_device(dir: &Path, out: &str, ca: &str, id: &str, extra: &[&str]) {
+    let (cert, key) = (format!("{out}/{ca}.pem"), format!("{out}/{ca}-key.pem"));
+    let mut args = vec![
+        "pki",
+        "device",
+        "--ca-cert",
+        &cert,
+        "--ca-key",
+        &key,
+        "--id",
+        id,
+        "--out-dir",
+        out,
+    ];
+    args.extend_from_slice(extra);
+    pki(dir, &args);
+}
+
+/// The production tests' PKI in `dir`: a gateway CA in `ca/`, the gateway's certificate for
+/// 127.0.0.1 and gw.example in `gw/`, and a device CA (`devices/device-ca.pem`) that issued
+/// a certificate for each of `devices` into `devices/`.
+pub fn make_pki(dir: &Path, devices: &[&str]) {
+    pki(dir, &["pki", "ca", "--out-dir", "ca"]);
+    pki(
+        dir,
+        &[
+            "pki",
+            "gateway",
+            "--ca-cert",
+            "ca/ca.pem",
+            "--ca-key",
+            "ca/ca-key.pem",
+            "--san",
+            "127.0.0.1,gw.example",
+            "--out-dir",
+            "gw",
+        ],
+    );
+    pki(
+        dir,
+        &[
+            "pki",
+            "ca",
+            "--out-dir",
+            "devices",
+            "--name",
+            "device-ca",
+            "--common-name",
+            "wasmbed device CA",
+        ],
+    );
+    for id in devices {
+        pki_device(dir, "devices", "device-ca", id, &[]);
+    }
+}
