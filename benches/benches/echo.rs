@@ -3,7 +3,7 @@
 //!
 //! * `plain_tcp`: a frame server with the gateway's codec over plain TCP;
 //! * `tls_baseline`: the same server over TLS 1.3 with the gateway's `ServerConfig`;
-//! * `gateway_tls`: the gateway itself (`wasmbed_gateway::Gateway`), over TLS 1.3.
+//! * `gateway_tls`: the gateway itself (`wasmbed_server::Gateway`), over TLS 1.3.
 //!
 //! Same frames, sizes, socket options (`TCP_NODELAY`) and thread layout for all three: each
 //! server on one thread of its own runtime, the device on the benchmark thread. So
@@ -36,7 +36,7 @@ use wasmbed_benches::fixture::{Pki, ServerKey, TlsVersion, server_name};
 use wasmbed_benches::latency::Latencies;
 use wasmbed_benches::server::{self, Baseline, Running};
 use wasmbed_benches::{net, report};
-use wasmbed_gateway::protocol::Message;
+use wasmbed_protocol::Message;
 
 /// Echo payload sizes in bytes.
 const ECHO_SIZES: [usize; 2] = [64, 1024];

@@ -1,4 +1,4 @@
-//! The device wire protocol's codec (`wasmbed_gateway::protocol`): encoding and decoding one
+//! The device wire protocol's codec (`wasmbed_protocol`): encoding and decoding one
 //! frame, for the messages a session carries most.
 //!
 //! Run: `cargo bench -p wasmbed-benches --bench frames`
@@ -8,7 +8,7 @@ use std::hint::black_box;
 use bytes::{Bytes, BytesMut};
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_main};
 use tokio_util::codec::{Decoder, Encoder};
-use wasmbed_gateway::protocol::{Frame, FrameCodec, Message, PROTOCOL_VERSION, encode_frame};
+use wasmbed_protocol::{Frame, FrameCodec, Message, PROTOCOL_VERSION, encode_frame};
 
 /// Large enough for the 16 KiB DATA frame.
 const MAX_FRAME_LEN: u32 = 64 * 1024;

@@ -1,7 +1,7 @@
-//! The session registry (`wasmbed_gateway::registry`): admitting a new device id when the
+//! The session registry (`wasmbed_server::registry`): admitting a new device id when the
 //! registry is full of offline devices, the per-frame bookkeeping of a session, and queueing
 //! DATA when the byte budget is full; and binding a device id to its client certificate
-//! (`wasmbed_gateway::binding`), which a device's first connection with a certificate waits for.
+//! (`wasmbed_server::binding`), which a device's first connection with a certificate waits for.
 //!
 //! Run: `cargo bench -p wasmbed-benches --bench registry`
 
@@ -10,11 +10,11 @@ use std::hint::black_box;
 use bytes::Bytes;
 use criterion::{BatchSize, Criterion, criterion_main};
 use tokio::sync::mpsc;
-use wasmbed_gateway::binding::{BINDINGS_FILE, Binding, DeviceBindings};
-use wasmbed_gateway::registry::{Command, DeviceInfo, DeviceState, Registry};
+use wasmbed_server::binding::{BINDINGS_FILE, Binding, DeviceBindings};
+use wasmbed_server::registry::{Command, DeviceInfo, DeviceState, Registry};
 
 /// Offline devices the registry remembers by default (`--max-offline-devices`).
-const OFFLINE: usize = wasmbed_gateway::registry::DEFAULT_MAX_OFFLINE_DEVICES;
+const OFFLINE: usize = wasmbed_server::registry::DEFAULT_MAX_OFFLINE_DEVICES;
 
 fn info(id: String) -> DeviceInfo {
     DeviceInfo::new(

@@ -2,7 +2,7 @@
 //! stream (TLS or, for baselines, plain TCP), with no background task, so what is timed is the
 //! protocol and the transport.
 //!
-//! The gateway's own [`DeviceClient`](wasmbed_gateway::client::DeviceClient) runs a task per
+//! The gateway's own [`DeviceClient`](wasmbed_client::DeviceClient) runs a task per
 //! device and hands requests to it over channels; that is the right shape for an application,
 //! but each echo would then also time two channel hops.
 
@@ -12,7 +12,7 @@ use bytes::Bytes;
 use futures_util::{SinkExt, StreamExt};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio_util::codec::Framed;
-use wasmbed_gateway::protocol::{
+use wasmbed_protocol::{
     ErrorCode, Frame, FrameCodec, GoodbyeReason, Message, MessageType, PROTOCOL_VERSION,
     ProtocolError,
 };

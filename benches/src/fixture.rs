@@ -124,7 +124,7 @@ impl Pki {
             ServerKey::Rsa2048 | ServerKey::Rsa4096 => None,
         };
         ServerOptions {
-            alpn: wasmbed_gateway::ALPN.iter().map(|p| p.to_vec()).collect(),
+            alpn: wasmbed_server::ALPN.iter().map(|p| p.to_vec()).collect(),
             device_max_content_len,
             ..ServerOptions::default()
         }

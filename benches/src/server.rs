@@ -21,8 +21,8 @@ use tokio::sync::oneshot;
 use tokio_rustls::TlsAcceptor;
 use tokio_rustls::rustls::ServerConfig;
 use tokio_util::codec::Framed;
-use wasmbed_gateway::protocol::{Frame, FrameCodec, Message, PROTOCOL_VERSION};
-use wasmbed_gateway::{Gateway, GatewayConfig, Mode};
+use wasmbed_protocol::{Frame, FrameCodec, Message, PROTOCOL_VERSION};
+use wasmbed_server::{Gateway, GatewayConfig, Mode};
 
 /// A server running on its own threads; stopped and joined on drop.
 #[derive(Debug)]

@@ -16,8 +16,8 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use tokio::net::TcpListener;
 use tracing::{error, info, warn};
 use wasmbed_endpoint::{Endpoint, Host, MemoryImage};
-use wasmbed_gateway::binding::DeviceBindings;
-use wasmbed_gateway::{ALPN, ApiAuth, ApiToken, Gateway, GatewayConfig, Mode};
+use wasmbed_server::binding::DeviceBindings;
+use wasmbed_server::{ALPN, ApiAuth, ApiToken, Gateway, GatewayConfig, Mode};
 use wasmbed_tls::rustls::pki_types::{CertificateDer, CertificateRevocationListDer};
 use wasmbed_tls::{
     CertResolver, CertificateAuthority, CertificateOptions, ClientAuth, ClientVerifier, DeviceId,
@@ -33,7 +33,7 @@ use wasmbed_tls::{
     version,
     args_conflicts_with_subcommands = true,
     after_help = "Logging: WASMBED_GATEWAY_LOG (or RUST_LOG) takes a tracing filter, e.g. info, warn, debug \
-or info,wasmbed_gateway=debug; the default is info. The gateway logs one rate-limited line per failed \
+or info,wasmbed_server=debug; the default is info. The gateway logs one rate-limited line per failed \
 handshake, with the peer and its class. rustls' own lines (per connection, without the peer, e.g. \
 \"Illegal SNI extension: ignoring IP address\" for every device that dials by IP) are shown only at \
 error unless the filter names rustls (info,rustls=warn) or is a bare debug or trace."
@@ -184,7 +184,7 @@ struct ServeArgs {
     #[arg(
         long,
         env = "WASMBED_GATEWAY_MAX_OFFLINE_DEVICES",
-        default_value_t = wasmbed_gateway::registry::DEFAULT_MAX_OFFLINE_DEVICES
+        default_value_t = wasmbed_server::registry::DEFAULT_MAX_OFFLINE_DEVICES
     )]
     max_offline_devices: usize,
     /// Seconds POST /devices/{id}/echo waits for the reply.
@@ -850,7 +850,7 @@ fn api_auth(args: &ServeArgs, mode: Mode, gateway: &Gateway) -> Result<Option<Pa
 }
 
 /// Loads a token file and warns when others may read it.
-fn load_api_token(path: &Path) -> Result<ApiToken, wasmbed_gateway::ApiTokenError> {
+fn load_api_token(path: &Path) -> Result<ApiToken, wasmbed_server::ApiTokenError> {
     let token = ApiToken::load(path)?;
     if let Ok(Some(mode)) = key_readable_by_others(path) {
         warn!(file = %path.display(), mode = format!("{mode:o}"), "the API token file is readable by other users; chmod 600 it");

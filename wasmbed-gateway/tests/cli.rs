@@ -494,6 +494,6 @@ fn renode_commands_refuse_bad_input_with_a_clear_line() {
 fn device_id_limits_agree_with_the_protocol() {
     assert_eq!(
         wasmbed_renode::MAX_DEVICE_ID_LEN,
-        wasmbed_gateway::protocol::MAX_DEVICE_ID_LEN
+        wasmbed_protocol::MAX_DEVICE_ID_LEN
     );
 }

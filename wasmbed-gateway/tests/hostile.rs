@@ -13,8 +13,8 @@ use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
 use tokio_rustls::client::TlsStream;
 use tokio_util::codec::Decoder;
-use wasmbed_gateway::client::DeviceClient;
-use wasmbed_gateway::protocol::{ErrorCode, Frame, FrameCodec, Message, encode_frame};
+use wasmbed_client::DeviceClient;
+use wasmbed_protocol::{ErrorCode, Frame, FrameCodec, Message, encode_frame};
 
 async fn tls(addr: SocketAddr) -> TlsStream<TcpStream> {
     let tcp = TcpStream::connect(addr).await.unwrap();

@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use support::{Gateway, device_options, make_pki, pki};
-use wasmbed_gateway::client::{ClientError, DeviceClient};
-use wasmbed_gateway::protocol::ErrorCode;
+use wasmbed_client::{ClientError, DeviceClient};
+use wasmbed_protocol::ErrorCode;
 use wasmbed_tls::rustls::ClientConfig;
 use wasmbed_tls::{Identity, client_config, load_certificates};
 

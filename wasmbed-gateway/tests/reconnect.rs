@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
-use wasmbed_gateway::client::{Backoff, DeviceOptions, PersistentDevice};
-use wasmbed_gateway::{ALPN, Gateway, GatewayConfig, Mode};
+use wasmbed_client::{Backoff, DeviceOptions, PersistentDevice};
+use wasmbed_server::{ALPN, Gateway, GatewayConfig, Mode};
 use wasmbed_tls::{
     CertResolver, CertificateOptions, ServerOptions, danger, dev_gateway, server_config,
 };

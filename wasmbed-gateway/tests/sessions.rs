@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use support::{Gateway, curl, dev_tls, device, device_options};
-use wasmbed_gateway::client::{DeviceClient, SessionEnd};
-use wasmbed_gateway::protocol::GoodbyeReason;
+use wasmbed_client::{DeviceClient, SessionEnd};
+use wasmbed_protocol::GoodbyeReason;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn dev_mode_device_is_listed_and_exchanges_echo_and_data() {
@@ -82,7 +82,7 @@ async fn heartbeats_keep_a_device_listed_and_silence_removes_it() {
         gw.tls,
         "localhost".try_into().unwrap(),
         dev_tls(),
-        wasmbed_gateway::client::DeviceOptions {
+        wasmbed_client::DeviceOptions {
             heartbeats: false,
             ..device_options("silent")
         },
@@ -235,7 +235,7 @@ async fn frames_pipelined_with_hello_and_large_frames_are_answered() {
     use futures_util::{SinkExt, StreamExt};
     use tokio::io::AsyncWriteExt;
     use tokio_util::codec::Framed;
-    use wasmbed_gateway::protocol::{
+    use wasmbed_protocol::{
         DEFAULT_MAX_FRAME_LEN, Frame, FrameCodec, Message, PROTOCOL_VERSION, encode_frame,
     };
 

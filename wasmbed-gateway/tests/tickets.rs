@@ -17,7 +17,7 @@ use support::{Gateway, make_pki, pki_device};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio_util::codec::Framed;
-use wasmbed_gateway::protocol::{Frame, FrameCodec, Message, PROTOCOL_VERSION};
+use wasmbed_protocol::{Frame, FrameCodec, Message, PROTOCOL_VERSION};
 use wasmbed_tls::rustls::{self, ClientConfig, HandshakeKind, RootCertStore};
 use wasmbed_tls::{Identity, load_certificates};
 

@@ -11,8 +11,8 @@ use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
 use support::{Gateway, device_options, make_pki, pki, pki_device, run};
-use wasmbed_gateway::client::{ClientError, DeviceClient, SessionEnd};
-use wasmbed_gateway::protocol::GoodbyeReason;
+use wasmbed_client::{ClientError, DeviceClient, SessionEnd};
+use wasmbed_protocol::GoodbyeReason;
 use wasmbed_tls::rustls::pki_types::CertificateDer;
 use wasmbed_tls::rustls::{self, ClientConfig, RootCertStore, SupportedProtocolVersion};
 use wasmbed_tls::{

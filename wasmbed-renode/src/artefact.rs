@@ -11,7 +11,7 @@ use crate::error::{ArtefactError, DeviceIdError};
 use crate::mailbox::Mailbox;
 
 /// Longest device id in bytes; the gateway's wire protocol has the same limit
-/// (`wasmbed_gateway::protocol::MAX_DEVICE_ID_LEN`).
+/// (`wasmbed_protocol::MAX_DEVICE_ID_LEN`).
 pub const MAX_DEVICE_ID_LEN: usize = 64;
 
 /// The default artefact directory, relative to the working directory: beside the gateway's

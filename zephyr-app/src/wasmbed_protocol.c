@@ -4,7 +4,7 @@
  */
 
 /*
- * docs/protocol.md is the specification and wasmbed_gateway::protocol the reference
+ * docs/protocol.md is the specification and wasmbed_protocol the reference
  * implementation. Differential tests (zephyr-app/host) compare the two on every outcome, so
  * the checks below keep the document's order even where another order would be simpler.
  */

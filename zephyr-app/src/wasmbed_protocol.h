@@ -10,8 +10,8 @@
  * Portable C99 with no Zephyr headers: the firmware, the host port and the Rust differential
  * tests compile this same file. docs/protocol.md is the specification: the frame layout, every
  * payload, the numbered error codes and goodbye reasons, and the order in which decoding errors
- * are reported. The gateway's Rust codec (wasmbed_gateway::protocol) implements the same
- * document, and both run the shared vectors in wasmbed-gateway/tests/vectors/frames.txt.
+ * are reported. The gateway's Rust codec (wasmbed_protocol) implements the same
+ * document, and both run the shared vectors in wasmbed-protocol/tests/vectors/frames.txt.
  *
  * A frame on the wire is a big-endian 32-bit length L, then L bytes: the message type (1 byte),
  * the big-endian message id (4 bytes) and the payload (L - 5 bytes).

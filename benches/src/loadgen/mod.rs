@@ -163,10 +163,10 @@ impl Config {
         if self.echo_interval.is_some_and(|i| i.is_zero()) {
             return Err("--echo-interval-ms must be at least 1 (or leave it out)".into());
         }
-        if self.echo_size > (wasmbed_gateway::protocol::DEFAULT_MAX_FRAME_LEN as usize - 5) {
+        if self.echo_size > (wasmbed_protocol::DEFAULT_MAX_FRAME_LEN as usize - 5) {
             return Err(format!(
                 "--echo-size must be at most {} (the gateway's default frame limit less 5)",
-                wasmbed_gateway::protocol::DEFAULT_MAX_FRAME_LEN - 5
+                wasmbed_protocol::DEFAULT_MAX_FRAME_LEN - 5
             ));
         }
         SourceAddrs::loopback(self.target, self.source_addrs)?;

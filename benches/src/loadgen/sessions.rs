@@ -10,7 +10,7 @@ use tokio::sync::Notify;
 use tokio::task::JoinSet;
 use tokio::time::MissedTickBehavior;
 use tokio_util::sync::CancellationToken;
-use wasmbed_gateway::protocol::{DEFAULT_MAX_FRAME_LEN, Message};
+use wasmbed_protocol::{DEFAULT_MAX_FRAME_LEN, Message};
 
 use super::{
     CLOSE_TIMEOUT, CONNECT_TIMEOUT, Client, Config, Outcome, ServerProcess, ServerReport, Stats,

@@ -10,7 +10,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use wasmbed_gateway::client::{DeviceClient, DeviceOptions};
+use wasmbed_client::{DeviceClient, DeviceOptions};
 use wasmbed_tls::rustls::ClientConfig;
 
 /// The `wasmbed-gateway` binary: cargo's own path in this package's tests; elsewhere (the

@@ -5,7 +5,7 @@
 
 /*
  * wasmbed_protocol.h's constants and struct layout as a table of named values, so the Rust tests
- * can check them against wasmbed_gateway::protocol and this crate's #[repr(C)] mirror
+ * can check them against wasmbed_protocol and this crate's #[repr(C)] mirror
  * (src/protocol.rs) by name. Host builds only.
  */
 

@@ -1,5 +1,5 @@
 //! The firmware's C frame codec (`zephyr-app/src/wasmbed_protocol.c`), callable from Rust and
-//! compared with the gateway's Rust codec (`wasmbed_gateway::protocol`).
+//! compared with the gateway's Rust codec (`wasmbed_protocol`).
 //!
 //! [`decode`] gives the C decoder an exact-length heap copy of its input, so a read past the end
 //! is a heap overflow that AddressSanitizer reports; [`encode`] gives the C encoder exact-length
@@ -34,7 +34,7 @@
 
 use std::ffi::{CStr, c_char, c_int};
 
-use wasmbed_gateway::protocol::{
+use wasmbed_protocol::{
     ErrorCode, Frame, GoodbyeReason, Message, ProtocolError, decode_frame, encode_frame,
 };
 
@@ -1272,7 +1272,7 @@ mod tests {
     use std::collections::BTreeMap;
     use std::mem::{offset_of, size_of};
 
-    use wasmbed_gateway::protocol::{self as rust, MessageType};
+    use wasmbed_protocol::{self as rust, MessageType};
 
     use super::ffi::*;
     use super::*;

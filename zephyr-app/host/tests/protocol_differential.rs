@@ -1,4 +1,4 @@
-//! Rust (`wasmbed_gateway::protocol`) and C (`zephyr-app/src/wasmbed_protocol.c`) agree on every
+//! Rust (`wasmbed_protocol`) and C (`zephyr-app/src/wasmbed_protocol.c`) agree on every
 //! input: verdict, error kind, message type and id, consumed length and every decoded field;
 //! both encoders refuse the same frames with the same kind and write the same bytes otherwise,
 //! and each decoder turns the other's bytes back into the frame.
@@ -12,7 +12,7 @@ use std::sync::Mutex;
 use proptest::collection::vec;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
-use wasmbed_gateway::protocol::{
+use wasmbed_protocol::{
     DEFAULT_MAX_FRAME_LEN, ErrorCode, Frame, GoodbyeReason, MAX_DEVICE_ID_LEN, MAX_FIRMWARE_LEN,
     MAX_HELLO_FRAME_LEN, MIN_FRAME_LEN, Message, MessageType, encode_frame,
 };

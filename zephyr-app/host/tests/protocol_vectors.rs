@@ -1,4 +1,4 @@
-//! The shared frame vectors (`wasmbed-gateway/tests/vectors/frames.txt`) run against the C codec
+//! The shared frame vectors (`wasmbed-protocol/tests/vectors/frames.txt`) run against the C codec
 //! (`zephyr-app/src/wasmbed_protocol.c`).
 //!
 //! Each case is decoded by C from an exact-length heap copy (an over-read is a heap overflow
@@ -7,7 +7,7 @@
 //! must re-encode with C to the bytes they came from. Every case is also fed one byte at a time
 //! and compared with the Rust decoder.
 
-#[path = "../../../wasmbed-gateway/tests/support/frames.rs"]
+#[path = "../../../wasmbed-protocol/tests/support/frames.rs"]
 mod frames;
 
 use std::collections::BTreeSet;

@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use device_support::{Device, write_file};
 use wasmbed_endpoint::{Endpoint, MemoryImage};
-use wasmbed_gateway::protocol::{
+use wasmbed_protocol::{
     ErrorCode, Frame, GoodbyeReason, Message, PROTOCOL_VERSION, decode_frame, encode_frame,
 };
 use wasmbed_tls::rustls::{ServerConfig, ServerConnection, StreamOwned};

@@ -19,7 +19,7 @@ use tokio_rustls::rustls::ClientConfig;
 use tokio_rustls::rustls::pki_types::ServerName;
 use tokio_util::codec::Framed;
 
-use crate::protocol::{
+use wasmbed_protocol::{
     DEFAULT_MAX_FRAME_LEN, ErrorCode, Frame, FrameCodec, GoodbyeReason, Message, PROTOCOL_VERSION,
     ProtocolError,
 };

@@ -50,8 +50,8 @@ use std::time::SystemTime;
 
 use serde::{Deserialize, Serialize};
 
-use crate::protocol::is_valid_device_id;
 use crate::registry::rfc3339;
+use wasmbed_protocol::is_valid_device_id;
 
 /// The binding file's name in the state directory.
 pub const BINDINGS_FILE: &str = "device-bindings.json";

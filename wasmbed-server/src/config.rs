@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use crate::protocol::DEFAULT_MAX_FRAME_LEN;
+use wasmbed_protocol::DEFAULT_MAX_FRAME_LEN;
 
 /// Limits and timings of the device server and API.
 ///
@@ -123,7 +123,7 @@ impl GatewayConfig {
             ));
         }
         // Every valid HELLO must fit, or a device with a long id could never connect.
-        let min = crate::protocol::MAX_HELLO_FRAME_LEN;
+        let min = wasmbed_protocol::MAX_HELLO_FRAME_LEN;
         if !(min..=MAX_MAX_FRAME_LEN).contains(&self.max_frame_len) {
             return Err(format!(
                 "max frame length {} must be in {min}..={MAX_MAX_FRAME_LEN} bytes",

@@ -88,11 +88,11 @@ impl std::fmt::Debug for Shared {
 /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
 /// use std::sync::Arc;
 /// use tokio::net::TcpListener;
-/// use wasmbed_gateway::{Gateway, GatewayConfig, Mode};
+/// use wasmbed_server::{Gateway, GatewayConfig, Mode};
 /// use wasmbed_tls::{dev_gateway, server_config, CertResolver, CertificateOptions, ServerOptions};
 ///
 /// let identity = dev_gateway(&["localhost".parse()?], &CertificateOptions::default())?;
-/// let options = ServerOptions { alpn: wasmbed_gateway::ALPN.iter().map(|p| p.to_vec()).collect(), ..Default::default() };
+/// let options = ServerOptions { alpn: wasmbed_server::ALPN.iter().map(|p| p.to_vec()).collect(), ..Default::default() };
 /// let tls = server_config(Arc::new(CertResolver::new(&identity, &options)?))?;
 /// let gateway = Gateway::new(GatewayConfig::default(), tls, Mode::Dev)?;
 /// let tls_listener = TcpListener::bind("0.0.0.0:8081").await?;

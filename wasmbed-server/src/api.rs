@@ -258,7 +258,7 @@ async fn send_data(
 
 /// Refuses a payload that does not fit one frame (`max_frame_len` minus type and id).
 fn fits_one_frame(shared: &Shared, payload: &[u8]) -> Result<(), ApiError> {
-    let max = shared.config.max_frame_len as usize - crate::protocol::MIN_FRAME_LEN as usize;
+    let max = shared.config.max_frame_len as usize - wasmbed_protocol::MIN_FRAME_LEN as usize;
     if payload.len() > max {
         return Err(ApiError::new(
             StatusCode::PAYLOAD_TOO_LARGE,

@@ -17,11 +17,11 @@ pub struct Case {
     pub expected: String,
 }
 
-/// `wasmbed-gateway/tests/vectors/frames.txt`, found from any crate of the workspace.
+/// `wasmbed-protocol/tests/vectors/frames.txt`, found from any crate of the workspace.
 fn path() -> std::path::PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .ancestors()
-        .map(|dir| dir.join("wasmbed-gateway/tests/vectors/frames.txt"))
+        .map(|dir| dir.join("wasmbed-protocol/tests/vectors/frames.txt"))
         .find(|path| path.is_file())
         .expect("test runs inside the wasmbed workspace")
 }

@@ -6,7 +6,7 @@
 //! layout of every message, the session rules (HELLO first, takeover, heartbeats, errors), the
 //! numbered [`ErrorCode`]s and [`GoodbyeReason`]s, and the order in which decoding errors are
 //! reported. The firmware's C codec implements the same layout; both run the shared test
-//! vectors in `wasmbed-gateway/tests/vectors/frames.txt`.
+//! vectors in `wasmbed-protocol/tests/vectors/frames.txt`.
 //!
 //! This module is the codec only. It checks that a frame is well formed (its length, its type,
 //! the exact size and content of its payload), not who sent it or when: the session layer
@@ -22,7 +22,7 @@
 //! ```
 //! use bytes::BytesMut;
 //! use tokio_util::codec::{Decoder, Encoder};
-//! use wasmbed_gateway::protocol::{Frame, FrameCodec, Message, MessageType, PROTOCOL_VERSION};
+//! use wasmbed_protocol::{Frame, FrameCodec, Message, MessageType, PROTOCOL_VERSION};
 //!
 //! let hello = Frame {
 //!     id: 1,

@@ -1,8 +1,8 @@
 //! The wasmbed gateway: the TLS server devices keep their sessions with, and its HTTP API.
 //!
-//! Devices (Zephyr in Renode, or [`client::DeviceClient`]) connect over TLS to the device port
+//! Devices (Zephyr in Renode, or `wasmbed_client::DeviceClient`) connect over TLS to the device port
 //! (8081), say HELLO and keep one session: heartbeats, echo, data both ways, GOODBYE; the wire
-//! protocol is [`protocol`] (reference: `docs/protocol.md`). The same port answers HTTP
+//! protocol is the `wasmbed-protocol` crate (reference: `docs/protocol.md`). The same port answers HTTP
 //! clients (`curl -k https://HOST:8081/health`). Operators use the HTTP API (8080): `/health`,
 //! `/ready`, `/devices`, `/devices/{id}`, `/devices/{id}/data`, `/devices/{id}/echo`,
 //! `/metrics`; all but `/health`, `/ready` and `/metrics` need a bearer token ([`auth`],
@@ -20,8 +20,8 @@
 //! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! use std::sync::Arc;
 //! use tokio::net::TcpListener;
-//! use wasmbed_gateway::client::{DeviceClient, DeviceOptions};
-//! use wasmbed_gateway::{ALPN, Gateway, GatewayConfig, Mode};
+//! use wasmbed_client::{DeviceClient, DeviceOptions};
+//! use wasmbed_server::{ALPN, Gateway, GatewayConfig, Mode};
 //! use wasmbed_tls::{danger, dev_gateway, server_config, CertResolver, CertificateOptions, ServerOptions};
 //!
 //! let identity = dev_gateway(&["localhost".parse()?], &CertificateOptions::default())?;
@@ -52,11 +52,9 @@
 pub mod api;
 pub mod auth;
 pub mod binding;
-pub mod client;
 pub mod config;
 mod http;
 pub mod metrics;
-pub mod protocol;
 pub mod registry;
 pub mod server;
 mod session;

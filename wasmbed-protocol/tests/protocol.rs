@@ -14,7 +14,7 @@ use proptest::collection::vec;
 use proptest::prelude::*;
 use tokio::io::AsyncWriteExt;
 use tokio_util::codec::{Decoder, Encoder, Framed};
-use wasmbed_gateway::protocol::{
+use wasmbed_protocol::{
     DEFAULT_MAX_FRAME_LEN, ErrorCode, Frame, FrameCodec, GoodbyeReason, LENGTH_PREFIX_LEN,
     MAX_DEVICE_ID_LEN, MAX_FIRMWARE_LEN, MAX_HELLO_FRAME_LEN, MIN_FRAME_LEN, Message, MessageType,
     PROTOCOL_VERSION, ProtocolError, decode_frame, encode_frame, is_valid_device_id,

@@ -18,13 +18,13 @@ use tracing::{debug, info, warn};
 
 use crate::binding::Binding;
 use crate::metrics::{Direction, Metrics};
-use crate::protocol::{
-    ErrorCode, Frame, FrameCodec, GoodbyeReason, Message, PROTOCOL_VERSION, ProtocolError,
-};
 use crate::registry::{Command, DeviceInfo, DeviceState, Registration};
 use crate::server::Shared;
 use crate::tls_http::Rewind;
 use crate::tls_io::Alerting;
+use wasmbed_protocol::{
+    ErrorCode, Frame, FrameCodec, GoodbyeReason, Message, PROTOCOL_VERSION, ProtocolError,
+};
 
 /// A session's TLS stream, boxed: moving it between the nested futures of a session then moves
 /// a pointer, not the stream, and the compiler no longer keeps several copies of it in every
@@ -633,7 +633,7 @@ async fn close_with_error(
     {
         shared
             .metrics
-            .frame(crate::protocol::MessageType::Error, Direction::Out);
+            .frame(wasmbed_protocol::MessageType::Error, Direction::Out);
     }
     let _ = tokio::time::timeout(CLOSE_TIMEOUT, SinkExt::<Frame>::close(&mut stream)).await;
 }
@@ -686,7 +686,7 @@ pub(crate) async fn refuse_credentials(shared: &Shared, tls: Tls, peer: SocketAd
     {
         shared
             .metrics
-            .frame(crate::protocol::MessageType::Goodbye, Direction::Out);
+            .frame(wasmbed_protocol::MessageType::Goodbye, Direction::Out);
     }
     let _ = tokio::time::timeout(CLOSE_TIMEOUT, SinkExt::<Frame>::close(&mut stream)).await;
 }
