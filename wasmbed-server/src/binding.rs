@@ -51,7 +51,7 @@ use std::time::SystemTime;
 use serde::{Deserialize, Serialize};
 
 use crate::registry::rfc3339;
-use wasmbed_protocol::is_valid_device_id;
+use wasmbed_protocol::DeviceId;
 
 /// The binding file's name in the state directory.
 pub const BINDINGS_FILE: &str = "device-bindings.json";
@@ -379,11 +379,8 @@ fn parse(path: &Path, bytes: &[u8]) -> Result<Vec<Binding>, BindingError> {
         .enumerate()
         .map(|(n, record)| {
             let entry = n + 1;
-            if !is_valid_device_id(&record.device_id) {
-                return Err(invalid(format!(
-                    "binding {entry}: {:?} is not a valid device id",
-                    record.device_id
-                )));
+            if let Err(e) = DeviceId::new(&record.device_id) {
+                return Err(invalid(format!("binding {entry}: {e}")));
             }
             if !seen.insert(record.device_id.clone()) {
                 return Err(invalid(format!(
@@ -533,7 +530,7 @@ mod tests {
 
     #[test]
     fn damaged_files_are_errors_that_name_the_file() {
-        let cases: [(&str, &str); 6] = [
+        let cases: [(&str, &str); 7] = [
             ("not json", "damaged"),
             (
                 "{\"format\":\"other\",\"version\":1,\"bindings\":[]}",
@@ -545,7 +542,11 @@ mod tests {
             ),
             (
                 "{\"format\":\"wasmbed-device-bindings\",\"version\":1,\"bindings\":[{\"device_id\":\"a b\",\"issuer\":\"\",\"serial\":\"\",\"first_bound\":\"2026-01-01T00:00:00Z\"}]}",
-                "not a valid device id",
+                "binding 1: device id \"a b\" has ' ' at byte 1",
+            ),
+            (
+                "{\"format\":\"wasmbed-device-bindings\",\"version\":1,\"bindings\":[{\"device_id\":\"-x\",\"issuer\":\"\",\"serial\":\"\",\"first_bound\":\"2026-01-01T00:00:00Z\"}]}",
+                "binding 1: device id \"-x\" starts with '-'",
             ),
             (
                 "{\"format\":\"wasmbed-device-bindings\",\"version\":1,\"bindings\":[{\"device_id\":\"a\",\"issuer\":\"\",\"serial\":\"\",\"first_bound\":\"2026-01-01T00:00:00Z\"},{\"device_id\":\"a\",\"issuer\":\"\",\"serial\":\"\",\"first_bound\":\"2026-01-01T00:00:00Z\"}]}",

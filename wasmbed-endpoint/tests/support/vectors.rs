@@ -118,9 +118,5 @@ pub fn unescape(text: &str) -> Vec<u8> {
 }
 
 fn unhex(text: &str) -> Vec<u8> {
-    assert!(text.len().is_multiple_of(2), "odd hex length in {text:?}");
-    (0..text.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&text[i..i + 2], 16).expect("hex byte"))
-        .collect()
+    hex::decode(text).unwrap_or_else(|e| panic!("{text:?} is not hex: {e}"))
 }

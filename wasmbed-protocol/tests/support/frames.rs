@@ -55,18 +55,11 @@ pub fn cases() -> Vec<Case> {
 }
 
 pub fn unhex(text: &str) -> Vec<u8> {
-    assert!(text.len().is_multiple_of(2), "odd hex length in {text:?}");
-    (0..text.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&text[i..i + 2], 16).expect("hex byte"))
-        .collect()
+    hex::decode(text).unwrap_or_else(|e| panic!("{text:?} is not hex: {e}"))
 }
 
 pub fn hex(bytes: &[u8]) -> String {
-    bytes.iter().fold(String::new(), |mut s, b| {
-        write!(s, "{b:02x}").unwrap();
-        s
-    })
+    hex::encode(bytes)
 }
 
 /// The file's string form: 0x20-0x7e as is except `"` and `\`, which are escaped with `\`;
