@@ -92,25 +92,6 @@ const char *gateway_client_end_str(int end)
 	}
 }
 
-static bool valid_device_id(const char *id, size_t len)
-{
-	size_t i;
-
-	if (len == 0u || len > WASMBED_DEVICE_ID_MAX_LEN) {
-		return false;
-	}
-	for (i = 0; i < len; i++) {
-		char c = id[i];
-		bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
-			  (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-';
-
-		if (!ok) {
-			return false;
-		}
-	}
-	return true;
-}
-
 static size_t bounded_strlen(const char *s, size_t max)
 {
 	size_t n = 0;
@@ -141,10 +122,11 @@ int gateway_client_init(struct gateway_client *client, const struct gateway_clie
 		return -1;
 	}
 	id_len = bounded_strlen(cfg->device_id, WASMBED_DEVICE_ID_MAX_LEN);
-	if (!valid_device_id(cfg->device_id, id_len)) {
+	if (!wasmbed_device_id_is_valid((const uint8_t *)cfg->device_id, id_len)) {
 		io->log(io->ctx, GATEWAY_CLIENT_LOG_ERR,
 			"Device id \"%.*s\" is invalid: it must be 1 to %d bytes of "
-			"[A-Za-z0-9._-] (set CONFIG_WASMBED_DEVICE_ID)",
+			"[A-Za-z0-9._-], without \"..\" and not starting with '.' or '-' "
+			"(set CONFIG_WASMBED_DEVICE_ID)",
 			(int)(id_len > WASMBED_DEVICE_ID_MAX_LEN ? WASMBED_DEVICE_ID_MAX_LEN
 								 : id_len),
 			cfg->device_id, WASMBED_DEVICE_ID_MAX_LEN);

@@ -120,7 +120,7 @@ struct gateway_client_io {
 
 /** @brief Session parameters; see zephyr-app/Kconfig for each one's range and default. */
 struct gateway_client_config {
-	/** Device id sent in HELLO: 1..64 bytes of [A-Za-z0-9._-], NUL-terminated. */
+	/** Device id sent in HELLO, NUL-terminated; wasmbed_device_id_is_valid() gives the rule. */
 	const char *device_id;
 	/** Firmware version sent in HELLO: 0..64 bytes of UTF-8, NUL-terminated. */
 	const char *firmware_version;

@@ -66,14 +66,20 @@ static int is_device_id_byte(uint8_t c)
 	       c == '.' || c == '_' || c == '-';
 }
 
-/* 1 to 64 bytes of [A-Za-z0-9._-]; the length is checked before any byte is read. */
-static int is_device_id(const uint8_t *s, size_t n)
+int wasmbed_device_id_is_valid(const uint8_t *id, size_t len)
 {
-	if (n == 0u || n > WASMBED_DEVICE_ID_MAX_LEN) {
+	if (len == 0u || len > WASMBED_DEVICE_ID_MAX_LEN) {
 		return 0;
 	}
-	for (size_t i = 0; i < n; i++) {
-		if (!is_device_id_byte(s[i])) {
+	/* A leading '-' reads as an option, a leading '.' hides the file named after the id. */
+	if (id[0] == '.' || id[0] == '-') {
+		return 0;
+	}
+	for (size_t i = 0; i < len; i++) {
+		if (!is_device_id_byte(id[i])) {
+			return 0;
+		}
+		if (id[i] == '.' && i + 1u < len && id[i + 1u] == '.') {
 			return 0;
 		}
 	}
@@ -168,7 +174,7 @@ static int decode_hello(const uint8_t *p, size_t n, struct wasmbed_msg_hello *he
 	}
 	id = &p[pos];
 	pos += id_len;
-	if (!is_device_id(id, id_len)) {
+	if (!wasmbed_device_id_is_valid(id, id_len)) {
 		return -WASMBED_PROTOCOL_EMALFORMED;
 	}
 	if (n - pos < 1u) {
@@ -326,7 +332,8 @@ static int check_payload(const struct wasmbed_frame *frame, size_t *payload_len)
 	switch (frame->type) {
 	case WASMBED_MSG_HELLO:
 		/* Both check the length before reading the array. */
-		if (!is_device_id((const uint8_t *)hello->device_id, hello->device_id_len)) {
+		if (!wasmbed_device_id_is_valid((const uint8_t *)hello->device_id,
+						hello->device_id_len)) {
 			return -WASMBED_PROTOCOL_EMALFORMED;
 		}
 		if (hello->firmware_len > WASMBED_FIRMWARE_MAX_LEN ||

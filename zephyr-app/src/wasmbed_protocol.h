@@ -40,7 +40,7 @@ extern "C" {
 #define WASMBED_FRAME_PREFIX_LEN 4
 /** Size of the message type and id that start every frame, in bytes. */
 #define WASMBED_FRAME_HEADER_LEN 5
-/** Maximum length of a device id in bytes (a device id is 1 to 64 bytes of [A-Za-z0-9._-]). */
+/** Maximum length of a device id in bytes (see wasmbed_device_id_is_valid() for the rule). */
 #define WASMBED_DEVICE_ID_MAX_LEN 64
 /** Maximum length of a HELLO's firmware version in bytes (0 to 64 bytes of UTF-8). */
 #define WASMBED_FIRMWARE_MAX_LEN 64
@@ -85,7 +85,7 @@ enum wasmbed_error_code {
 	WASMBED_ERROR_UNEXPECTED_MESSAGE = 3,
 	/** A HELLO version the gateway does not speak. */
 	WASMBED_ERROR_UNSUPPORTED_VERSION = 4,
-	/** A HELLO device id that is empty, too long or has a byte outside [A-Za-z0-9._-]. */
+	/** A HELLO device id that breaks the rule of wasmbed_device_id_is_valid(). */
 	WASMBED_ERROR_INVALID_DEVICE_ID = 5,
 	/** With mTLS, the certificate CN is not the HELLO device id. */
 	WASMBED_ERROR_DEVICE_ID_MISMATCH = 6,
@@ -148,7 +148,7 @@ struct wasmbed_msg_hello {
 	/** Protocol version the device speaks; any value decodes and encodes. */
 	uint8_t version;
 	/**
-	 * Device id, bytes of [A-Za-z0-9._-]. Decoding NUL-terminates it; encoding reads
+	 * Device id, following wasmbed_device_id_is_valid(). Decoding NUL-terminates it; encoding reads
 	 * device_id_len bytes and needs no NUL.
 	 */
 	char device_id[WASMBED_DEVICE_ID_MAX_LEN + 1];
@@ -273,10 +273,26 @@ int wasmbed_frame_decode(const uint8_t *buf, size_t len, uint32_t max_frame_len,
 			 struct wasmbed_frame *out, size_t *consumed);
 
 /**
+ * @brief Check a device id against the rule of docs/protocol.md ("HELLO (0x01)").
+ *
+ * A device id is 1 to WASMBED_DEVICE_ID_MAX_LEN bytes of [A-Za-z0-9._-], contains no "..", and
+ * does not start with '.' or '-' (ids name files and are passed as command-line arguments). The
+ * HELLO decoder and encoder and the gateway client's configuration check all use this function;
+ * the Rust side is wasmbed_protocol::DeviceId.
+ *
+ * @param id  The id's bytes; no NUL is needed. Must not be NULL when len is nonzero.
+ * @param len Length of id in bytes; checked before any byte is read, and no byte past it is read.
+ *
+ * @retval 1 The id follows the rule.
+ * @retval 0 It does not.
+ */
+int wasmbed_device_id_is_valid(const uint8_t *id, size_t len);
+
+/**
  * @brief Encode one frame, length prefix included (docs/protocol.md, "Encoding").
  *
  * Refuses what the peer must reject, in this order: an unknown type; a HELLO whose device id
- * is invalid (empty, longer than 64 bytes, a byte outside [A-Za-z0-9._-]) or whose firmware
+ * breaks the rule of wasmbed_device_id_is_valid() or whose firmware
  * version is longer than 64 bytes or not UTF-8; a HELLO_ACK with a heartbeat interval of 0 or a
  * max_frame_len below 5; an ERROR message that is not UTF-8; a NULL payload pointer with a
  * nonzero length; then a frame whose L is above max_frame_len. Any version byte, goodbye reason

@@ -13,7 +13,7 @@ use proptest::collection::vec;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
 use wasmbed_protocol::{
-    DEFAULT_MAX_FRAME_LEN, ErrorCode, Frame, GoodbyeReason, MAX_DEVICE_ID_LEN, MAX_FIRMWARE_LEN,
+    DEFAULT_MAX_FRAME_LEN, DeviceId, ErrorCode, Frame, GoodbyeReason, MAX_DEVICE_ID_LEN, MAX_FIRMWARE_LEN,
     MAX_HELLO_FRAME_LEN, MIN_FRAME_LEN, Message, MessageType, encode_frame,
 };
 use wasmbed_zephyr_host::protocol::{Kind, Verdict, compare_decode, compare_encode};
@@ -132,6 +132,7 @@ fn device_id() -> impl Strategy<Value = String> {
         "[A-Za-z0-9._-]{1,64}",
         "[A-Za-z0-9._-]{63,64}",
     ]
+    .prop_filter("the DeviceId rule", |id| DeviceId::new(id).is_ok())
 }
 
 fn error_message(max: u32) -> impl Strategy<Value = String> {
@@ -217,6 +218,9 @@ fn invalid_frame() -> impl Strategy<Value = Frame> {
             "[A-Za-z0-9._-]{0,30}"
         )
             .prop_map(|(a, b, c)| a + &b + &c),
+        // A leading '.' or '-', or a "..": the DeviceId rule on top of the byte set.
+        "[.-][A-Za-z0-9._-]{0,20}",
+        ("[A-Za-z0-9_-]{0,20}", "[A-Za-z0-9._-]{0,20}").prop_map(|(a, b)| a + ".." + &b),
     ];
     let hello = |device_id: String, firmware_version: String| Message::Hello {
         version: 1,
@@ -429,10 +433,12 @@ fn utf8ish() -> impl Strategy<Value = Vec<u8>> {
     ]
 }
 
-/// Device id bytes: valid, or with a byte outside `[A-Za-z0-9._-]`.
+/// Device id bytes: valid, with a byte outside `[A-Za-z0-9._-]`, or breaking the rule for dots
+/// and dashes.
 fn device_id_bytes() -> impl Strategy<Value = Vec<u8>> {
     prop_oneof![
         4 => device_id().prop_map(String::into_bytes),
+        1 => "[a.-]{1,8}".prop_map(String::into_bytes),
         1 => "[A-Za-z0-9._-]{64,70}".prop_map(String::into_bytes),
         1 => (device_id(), any::<u8>(), any::<prop::sample::Index>()).prop_map(|(id, b, at)| {
             let mut id = id.into_bytes();
