@@ -274,6 +274,26 @@ mod tests {
     }
 
     #[test]
+    fn hostile_ids_are_refused_with_the_offending_character() {
+        let cases = [
+            ("a/b", "'/'"),
+            ("..", "contains \"..\" at byte 0"),
+            ("../etc/x", "'/' at byte 2"),
+            (".hidden", "starts with '.'"),
+            ("-rf", "starts with '-'"),
+            ("a\\b", "'\\\\'"),
+            ("a b", "' '"),
+            ("a\0b", "'\\0'"),
+            ("sensör", "'ö' at byte 4"),
+            ("a\nb", "'\\n'"),
+        ];
+        for (id, reason) in cases {
+            let err = DeviceId::new(id).unwrap_err().to_string();
+            assert!(err.contains(reason), "{id:?}: {err}");
+        }
+    }
+
+    #[test]
     fn messages_name_the_id_and_the_rule() {
         let e = DeviceId::new("-x").unwrap_err().to_string();
         assert_eq!(

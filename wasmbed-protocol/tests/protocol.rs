@@ -15,9 +15,9 @@ use proptest::prelude::*;
 use tokio::io::AsyncWriteExt;
 use tokio_util::codec::{Decoder, Encoder, Framed};
 use wasmbed_protocol::{
-    DEFAULT_MAX_FRAME_LEN, DeviceId, ErrorCode, Frame, FrameCodec, GoodbyeReason, LENGTH_PREFIX_LEN,
-    MAX_DEVICE_ID_LEN, MAX_FIRMWARE_LEN, MAX_HELLO_FRAME_LEN, MIN_FRAME_LEN, Message, MessageType,
-    PROTOCOL_VERSION, ProtocolError, decode_frame, encode_frame,
+    DEFAULT_MAX_FRAME_LEN, DeviceId, ErrorCode, Frame, FrameCodec, GoodbyeReason,
+    LENGTH_PREFIX_LEN, MAX_DEVICE_ID_LEN, MAX_FIRMWARE_LEN, MAX_HELLO_FRAME_LEN, MIN_FRAME_LEN,
+    Message, MessageType, PROTOCOL_VERSION, ProtocolError, decode_frame, encode_frame,
 };
 
 const MAX: u32 = DEFAULT_MAX_FRAME_LEN;
@@ -414,7 +414,10 @@ fn end_of_stream_inside_a_frame() {
         };
         assert_eq!(io.kind(), std::io::ErrorKind::UnexpectedEof);
         assert!(io.to_string().ends_with(detail), "{io}");
-        assert!(!err.to_string().contains(detail), "the cause is printed once: {err}");
+        assert!(
+            !err.to_string().contains(detail),
+            "the cause is printed once: {err}"
+        );
     }
     // A whole frame at end of stream is still a frame.
     let mut buf = BytesMut::from(&b"\x00\x00\x00\x05\x04\x00\x00\x00\x01"[..]);

@@ -13,8 +13,8 @@ use proptest::collection::vec;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
 use wasmbed_protocol::{
-    DEFAULT_MAX_FRAME_LEN, DeviceId, ErrorCode, Frame, GoodbyeReason, MAX_DEVICE_ID_LEN, MAX_FIRMWARE_LEN,
-    MAX_HELLO_FRAME_LEN, MIN_FRAME_LEN, Message, MessageType, encode_frame,
+    DEFAULT_MAX_FRAME_LEN, DeviceId, ErrorCode, Frame, GoodbyeReason, MAX_DEVICE_ID_LEN,
+    MAX_FIRMWARE_LEN, MAX_HELLO_FRAME_LEN, MIN_FRAME_LEN, Message, MessageType, encode_frame,
 };
 use wasmbed_zephyr_host::protocol::{Kind, Verdict, compare_decode, compare_encode};
 
