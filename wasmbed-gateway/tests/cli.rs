@@ -490,10 +490,60 @@ fn renode_commands_refuse_bad_input_with_a_clear_line() {
     );
 }
 
+/// Issue 12: `pki device --id=-x` issued a certificate while `renode provision --device-id=-x`
+/// refused it. Both now check the one `DeviceId` rule and print the same line. (`--id -x`,
+/// with a space, is refused by clap before either runs.)
 #[test]
-fn device_id_limits_agree_with_the_protocol() {
-    assert_eq!(
-        wasmbed_renode::MAX_DEVICE_ID_LEN,
-        wasmbed_protocol::MAX_DEVICE_ID_LEN
+fn pki_and_renode_refuse_the_same_device_ids_with_the_same_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let (code, out, err) = run(&["pki", "ca", "--out-dir", "out"], dir.path());
+    assert_eq!(code, 0, "{out}{err}");
+    let refusal = |args: &[&str]| {
+        let (code, out, err) = run(args, dir.path());
+        assert_ne!(code, 0, "{args:?} succeeded: {out}{err}");
+        err.trim().to_owned()
+    };
+    for (id, rule) in [
+        ("-x", "starts with '-'"),
+        (".x", "starts with '.'"),
+        ("a..b", "contains \"..\" at byte 1"),
+    ] {
+        let pki = refusal(&[
+            "pki",
+            "device",
+            "--ca-cert",
+            "out/ca.pem",
+            "--ca-key",
+            "out/ca-key.pem",
+            "--out-dir",
+            "out",
+            &format!("--id={id}"),
+        ]);
+        let renode = refusal(&[
+            "renode",
+            "provision",
+            "--elf",
+            "/fw.elf",
+            "--no-read-elf",
+            "--device-host",
+            "192.0.2.7",
+            "--out-dir",
+            "artefacts",
+            &format!("--device-id={id}"),
+        ]);
+        assert_eq!(pki, renode, "{id:?}");
+        assert!(
+            pki.starts_with(&format!("error: device id {id:?} {rule}")),
+            "{pki}"
+        );
+    }
+    let written: Vec<_> = std::fs::read_dir(dir.path().join("out"))
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().into_string().unwrap())
+        .collect();
+    assert!(
+        written.iter().all(|name| name.starts_with("ca")),
+        "{written:?}"
     );
+    assert!(!dir.path().join("artefacts").exists());
 }

@@ -199,39 +199,6 @@ pub enum ScriptError {
     PortZero,
 }
 
-/// Why a device id cannot name files.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum DeviceIdError {
-    /// The id is empty.
-    #[error("device id is empty")]
-    Empty,
-    /// The id is longer than [`MAX_DEVICE_ID_LEN`](crate::MAX_DEVICE_ID_LEN).
-    #[error("device id is {len} bytes, longer than 64")]
-    TooLong {
-        /// Its length in bytes.
-        len: usize,
-    },
-    /// The id holds a character outside `[A-Za-z0-9._-]` (a path separator, a space, ...).
-    #[error("device id {id:?} has {found:?} at byte {offset}: only A-Z a-z 0-9 . _ - are allowed")]
-    BadCharacter {
-        /// The id, cut to 80 characters.
-        id: String,
-        /// The character.
-        found: char,
-        /// Its byte offset.
-        offset: usize,
-    },
-    /// The id contains `..`, or starts with `.` or `-` (a hidden file, an option).
-    #[error(
-        "device id {id:?} contains \"..\" or starts with '.' or '-': it would make a misleading file name"
-    )]
-    Misleading {
-        /// The id.
-        id: String,
-    },
-}
-
 /// Why per-device artefacts could not be written.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]

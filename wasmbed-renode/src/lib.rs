@@ -89,12 +89,13 @@ pub mod reader;
 mod render;
 pub mod script;
 
-pub use artefact::{Artefacts, DEFAULT_ARTEFACT_DIR, DeviceId, MAX_DEVICE_ID_LEN};
+pub use artefact::{Artefacts, DEFAULT_ARTEFACT_DIR};
 pub use board::Board;
-pub use error::{
-    ArtefactError, DeviceIdError, ElfError, LaunchError, MailboxError, ProvisionError, ScriptError,
-};
+pub use error::{ArtefactError, ElfError, LaunchError, MailboxError, ProvisionError, ScriptError};
 pub use mailbox::{Mailbox, MailboxRegion};
 pub use provision::{Locator, Provisioning, provision};
 pub use render::render;
 pub use script::{Network, Script, ScriptBuilder, Uart};
+/// The device id that names a device's artefacts: the one rule of `wasmbed-protocol`
+/// (`docs/protocol.md`, "HELLO (0x01)"), re-exported so provisioning needs no other import.
+pub use wasmbed_protocol::{DeviceId, DeviceIdError};

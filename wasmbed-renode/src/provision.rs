@@ -14,7 +14,9 @@ use std::path::PathBuf;
 use wasmbed_endpoint::resolve::{HostScope, resolve};
 use wasmbed_endpoint::{DnsName, Endpoint, Host};
 
-use crate::artefact::{Artefacts, DeviceId};
+use wasmbed_protocol::DeviceId;
+
+use crate::artefact::Artefacts;
 use crate::error::ProvisionError;
 use crate::mailbox::{Mailbox, MailboxRegion};
 use crate::render::render;

@@ -35,12 +35,6 @@ pub enum PkiError {
     /// A gateway certificate needs at least one name or address.
     #[error("a gateway certificate needs at least one DNS name or IP address")]
     NoNames,
-    /// The device id is not 1-64 bytes of `[A-Za-z0-9._-]`.
-    #[error("invalid device id {id:?}: use 1-64 characters from A-Z a-z 0-9 . _ -")]
-    InvalidDeviceId {
-        /// The rejected id.
-        id: String,
-    },
     /// `not_after` is not later than `not_before`, or a time is outside what X.509 can encode.
     #[error("invalid validity window: {reason}")]
     InvalidValidity {

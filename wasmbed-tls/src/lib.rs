@@ -86,8 +86,7 @@ pub use files::{
     save_crl,
 };
 pub use pki::{
-    CertificateAuthority, CertificateOptions, DeviceId, Identity, KeyAlgorithm, Validity,
-    dev_gateway,
+    CertificateAuthority, CertificateOptions, Identity, KeyAlgorithm, Validity, dev_gateway,
 };
 pub use resumption::{
     DEFAULT_SESSION_LIFETIME, Resumption, SESSION_LIFETIME_SECS_RANGE, STATEFUL_TICKET_LEN,
@@ -102,3 +101,6 @@ pub use server::{
     server_config, server_config_with_verifier,
 };
 pub use verifier::ClientVerifier;
+/// The device id a device certificate's CN holds: the one rule of `wasmbed-protocol`
+/// (`docs/protocol.md`, "HELLO (0x01)"), re-exported so PKI users need not depend on it.
+pub use wasmbed_protocol::{DeviceId, DeviceIdError};

@@ -2,7 +2,6 @@
 //! and device leaves. Replaces the seed's five openssl commands.
 
 use std::fmt;
-use std::str::FromStr;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use rcgen::{
@@ -12,6 +11,7 @@ use rcgen::{
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 use time::OffsetDateTime;
 use wasmbed_endpoint::Host;
+use wasmbed_protocol::DeviceId;
 
 use crate::error::PkiError;
 
@@ -186,54 +186,6 @@ impl CertificateOptions {
         dn.push(DnType::CommonName, common_name);
         params.distinguished_name = dn;
         Ok(params)
-    }
-}
-
-/// A device's identity: 1-64 bytes of `[A-Za-z0-9._-]`, the same rule as the wire protocol's
-/// HELLO. Used as the subject CN of device certificates (mTLS).
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct DeviceId(String);
-
-impl DeviceId {
-    /// Maximum length in bytes.
-    pub const MAX_LEN: usize = 64;
-
-    /// Checks and wraps a device id.
-    ///
-    /// # Errors
-    ///
-    /// [`PkiError::InvalidDeviceId`] when empty, longer than 64 bytes, or containing a byte
-    /// outside `[A-Za-z0-9._-]`.
-    pub fn new(id: &str) -> Result<DeviceId, PkiError> {
-        let valid = !id.is_empty()
-            && id.len() <= DeviceId::MAX_LEN
-            && id
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'));
-        if valid {
-            Ok(DeviceId(id.to_owned()))
-        } else {
-            Err(PkiError::InvalidDeviceId { id: id.to_owned() })
-        }
-    }
-
-    /// The id.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl FromStr for DeviceId {
-    type Err = PkiError;
-
-    fn from_str(id: &str) -> Result<DeviceId, PkiError> {
-        DeviceId::new(id)
-    }
-}
-
-impl fmt::Display for DeviceId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.pad(&self.0)
     }
 }
 

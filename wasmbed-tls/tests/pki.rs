@@ -193,11 +193,8 @@ fn names_and_ids_are_checked() {
         ca.issue_gateway(&[], &CertificateOptions::default()),
         Err(PkiError::NoNames)
     ));
-    for bad in ["", "a b", "a/b", "é", &"x".repeat(65)] {
-        assert!(
-            matches!(DeviceId::new(bad), Err(PkiError::InvalidDeviceId { .. })),
-            "{bad:?}"
-        );
+    for bad in ["", "a b", "a/b", "é", &"x".repeat(65), "-x", ".x", "a..b"] {
+        assert!(DeviceId::new(bad).is_err(), "{bad:?}");
     }
     assert_eq!(
         DeviceId::new("sensor_1.lab-A").unwrap().as_str(),
