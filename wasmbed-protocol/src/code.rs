@@ -7,7 +7,11 @@
 /// byte, so a newer peer's reasons pass through. Decoding never produces `Other` with a value
 /// that has a name (`Other(2)` encodes as 2, which decodes as
 /// [`TakenOver`](GoodbyeReason::TakenOver)).
+///
+/// Non-exhaustive: a reason a later protocol revision names gets its own variant (and stops
+/// decoding as `Other`), so a `match` needs a `_` arm.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum GoodbyeReason {
     /// 0: an ordinary close (the device restarts, an operator asked for it).
     Normal,
@@ -61,7 +65,11 @@ impl GoodbyeReason {
 ///
 /// Values without a name decode as [`Other`](ErrorCode::Other) and encode back to the same
 /// value. Decoding never produces `Other` with a value that has a name.
+///
+/// Non-exhaustive: a code a later protocol revision names gets its own variant (and stops
+/// decoding as `Other`), so a `match` needs a `_` arm.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum ErrorCode {
     /// 1: a frame is malformed: a length below 5, an unknown message type, a payload of the
     /// wrong size or content.

@@ -49,8 +49,9 @@ pub enum MessageType {
 }
 
 impl MessageType {
-    /// Every message type, in type-byte order.
-    pub const ALL: [MessageType; 9] = [
+    /// Every message type, in type-byte order. A slice, not an array, so that a new type does
+    /// not change its type.
+    pub const ALL: &'static [MessageType] = &[
         MessageType::Hello,
         MessageType::HelloAck,
         MessageType::Heartbeat,

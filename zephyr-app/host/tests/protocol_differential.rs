@@ -602,7 +602,7 @@ fn valid_frames() {
             Ok((frame.message.message_type() as u8, refused))
         },
     );
-    for t in MessageType::ALL {
+    for &t in MessageType::ALL {
         assert!(
             seen.contains(&(t as u8, None)),
             "no valid {t} frame was encoded: {seen:?}"
