@@ -74,9 +74,8 @@ impl ProtocolError {
     ///
     /// [`FrameTooLarge`](ProtocolError::FrameTooLarge) gives [`ErrorCode::FrameTooLarge`]; a
     /// HELLO whose device id breaks the [`DeviceId`] rule gives [`ErrorCode::InvalidDeviceId`];
-    /// other length, type and payload
-    /// errors give [`ErrorCode::MalformedFrame`]; [`Io`](ProtocolError::Io) gives
-    /// [`ErrorCode::Internal`].
+    /// other length, type and payload errors give [`ErrorCode::MalformedFrame`]; `Io` (feature
+    /// `std`) gives [`ErrorCode::Internal`].
     pub fn error_code(&self) -> ErrorCode {
         match self {
             ProtocolError::FrameTooLarge { .. } => ErrorCode::FrameTooLarge,

@@ -15,7 +15,7 @@
 //! device.
 //!
 //! * [`encode_frame`] and [`decode_frame`] encode and decode on byte slices.
-//! * [`FrameCodec`] (feature `codec`) is a [`tokio_util::codec`] `Decoder` and `Encoder` for
+//! * `FrameCodec` (feature `codec`) is a `tokio_util::codec` `Decoder` and `Encoder` for
 //!   `Framed` streams. It reads the 4-byte length first and rejects a length outside
 //!   `5..=max_frame_len` before it reserves any memory for the frame.
 //! * [`DeviceId`] is the one device-id rule, used by the codec, the PKI (`wasmbed-tls`), the
@@ -65,8 +65,8 @@
 //! # Crate features
 //!
 //! * `std` (default): implements `std::error::Error` through `core::error::Error` as usual and
-//!   adds [`ProtocolError::Io`] (a failed read or write) with `From<std::io::Error>`.
-//! * `codec` (default, implies `std`): [`FrameCodec`], the `tokio-util` codec. It adds
+//!   adds `ProtocolError::Io` (a failed read or write) with `From<std::io::Error>`.
+//! * `codec` (default, implies `std`): `FrameCodec`, the `tokio-util` codec. It adds
 //!   `tokio-util` (and through it `tokio` with no runtime features) to the dependencies.
 //!
 //! Both are on by default because the gateway and the Rust device client, the crate's main

@@ -64,7 +64,7 @@ impl MessageType {
     ];
 
     /// The message type with this type byte, or `None` for a byte no type has (which a decoder
-    /// reports as [`ProtocolError::UnknownType`]).
+    /// reports as [`ProtocolError::UnknownType`](crate::ProtocolError::UnknownType)).
     pub const fn from_u8(b: u8) -> Option<Self> {
         Some(match b {
             0x01 => MessageType::Hello,
