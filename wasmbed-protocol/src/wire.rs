@@ -179,6 +179,7 @@ fn decode_payload(message_type: MessageType, payload: &[u8]) -> Result<Message, 
             }
             Message::Hello {
                 version,
+                // Never an error: the rule accepted ASCII bytes only.
                 device_id: core::str::from_utf8(device_id)
                     .map_err(|_| Rule::BadByte(0).reason())?
                     .to_owned(),
