@@ -1,10 +1,11 @@
-//! The RAM mailbox image: [`MemoryImage`], its bus writes and `sysbus` lines.
+//! The RAM mailbox image: [`MemoryImage`] and the `sysbus` writes that put it in place.
 
 use core::fmt;
 
 use crate::endpoint::Endpoint;
 use crate::error::{DecodeError, EncodeError};
 use crate::layout::{MAILBOX_HEADER_LEN, MAILBOX_MAX_LEN, MAX_LEN};
+use crate::sysbus::MemoryOp;
 
 /// The bytes a Renode script writes into device RAM so the firmware finds its gateway.
 ///
@@ -118,14 +119,18 @@ impl MemoryImage {
             .map(|w| u32::from_le_bytes([w[0], w[1], w[2], w[3]]))
     }
 
-    /// The 32-bit bus writes that put the image at `base`: `(address, value)` pairs in address
-    /// order, one per word, covering exactly [`as_bytes`](MemoryImage::as_bytes).
+    /// The bus writes that put the image at `base`: one [`MemoryOp::DoubleWord`] per 32-bit
+    /// word, in address order, covering exactly [`as_bytes`](MemoryImage::as_bytes).
+    ///
+    /// The returned value iterates as those writes and displays as Renode monitor lines, one
+    /// `sysbus WriteDoubleWord 0x%08x 0x%08x` per word (lower-case hex, 8 digits), each ending
+    /// in `\n`: the lines `sysbus::read_writes` reads back.
     ///
     /// # Errors
     ///
     /// [`EncodeError::Misaligned`] when `base` is not a multiple of 4, and
     /// [`EncodeError::AddressOverflow`] when the image would run past `0xffff_ffff`.
-    pub fn writes(&self, base: u32) -> Result<Writes<'_>, EncodeError> {
+    pub fn sysbus_lines(&self, base: u32) -> Result<SysbusLines<'_>, EncodeError> {
         if !base.is_multiple_of(4) {
             return Err(EncodeError::Misaligned { base });
         }
@@ -136,31 +141,17 @@ impl MemoryImage {
                 len: self.len,
             });
         }
-        Ok(Writes {
+        Ok(SysbusLines {
             words: self.as_bytes().chunks_exact(4),
             address: base,
         })
-    }
-
-    /// The Renode monitor lines that write the image at `base`, one
-    /// `sysbus WriteDoubleWord 0x%08x 0x%08x` line per word (lower-case hex, 8 digits), as the
-    /// seed's troubleshooting guide shows them.
-    ///
-    /// The returned value displays as the lines, each ending in `\n`, and iterates as
-    /// [`SysbusLine`]s.
-    ///
-    /// # Errors
-    ///
-    /// As [`MemoryImage::writes`].
-    pub fn sysbus_lines(&self, base: u32) -> Result<SysbusLines<'_>, EncodeError> {
-        self.writes(base).map(|writes| SysbusLines { writes })
     }
 
     /// [`sysbus_lines`](MemoryImage::sysbus_lines) as a `String`.
     ///
     /// # Errors
     ///
-    /// As [`MemoryImage::writes`].
+    /// As [`MemoryImage::sysbus_lines`].
     #[cfg(feature = "alloc")]
     pub fn sysbus_script(&self, base: u32) -> Result<alloc::string::String, EncodeError> {
         use alloc::string::ToString;
@@ -177,24 +168,27 @@ impl fmt::Debug for MemoryImage {
     }
 }
 
-/// Iterator over the `(address, value)` bus writes of a [`MemoryImage`], from
-/// [`MemoryImage::writes`].
+/// The bus writes of a [`MemoryImage`] at a base address, from
+/// [`MemoryImage::sysbus_lines`].
+///
+/// Iterates as [`MemoryOp::DoubleWord`]s; displays as all `sysbus WriteDoubleWord` lines, each
+/// followed by `\n`.
 #[derive(Debug, Clone)]
-pub struct Writes<'a> {
+pub struct SysbusLines<'a> {
     words: core::slice::ChunksExact<'a, u8>,
     address: u32,
 }
 
-impl Iterator for Writes<'_> {
-    type Item = (u32, u32);
+impl Iterator for SysbusLines<'_> {
+    type Item = MemoryOp;
 
-    fn next(&mut self) -> Option<(u32, u32)> {
+    fn next(&mut self) -> Option<MemoryOp> {
         let word = self.words.next()?;
-        let write = (
-            self.address,
-            u32::from_le_bytes([word[0], word[1], word[2], word[3]]),
-        );
-        // writes() checked that the last word's address does not overflow; after it the
+        let write = MemoryOp::DoubleWord {
+            address: u64::from(self.address),
+            value: u32::from_le_bytes([word[0], word[1], word[2], word[3]]),
+        };
+        // sysbus_lines() checked that the last word's address does not overflow; after it the
         // iterator is exhausted, so wrapping is never observed.
         self.address = self.address.wrapping_add(4);
         Some(write)
@@ -205,57 +199,10 @@ impl Iterator for Writes<'_> {
     }
 }
 
-impl ExactSizeIterator for Writes<'_> {}
-
-/// One Renode monitor command writing a 32-bit word: `sysbus WriteDoubleWord 0x%08x 0x%08x`.
-///
-/// See Renode's documentation, "Monitor syntax" and `SystemBus.WriteDoubleWord`: on a
-/// little-endian core byte 0 of `value` lands at `address`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct SysbusLine {
-    /// Bus address of the word.
-    pub address: u32,
-    /// The word's value.
-    pub value: u32,
-}
-
-/// Without a line terminator: `sysbus WriteDoubleWord 0x20001000 0x0000000f`.
-impl fmt::Display for SysbusLine {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "sysbus WriteDoubleWord 0x{:08x} 0x{:08x}",
-            self.address, self.value
-        )
-    }
-}
-
-/// The `sysbus` lines of a [`MemoryImage`], from [`MemoryImage::sysbus_lines`].
-///
-/// Iterates as [`SysbusLine`]s; displays as all lines, each followed by `\n`.
-#[derive(Debug, Clone)]
-pub struct SysbusLines<'a> {
-    writes: Writes<'a>,
-}
-
-impl Iterator for SysbusLines<'_> {
-    type Item = SysbusLine;
-
-    fn next(&mut self) -> Option<SysbusLine> {
-        self.writes
-            .next()
-            .map(|(address, value)| SysbusLine { address, value })
-    }
-
-    fn size_hint(&self) -> (usize, Option<usize>) {
-        self.writes.size_hint()
-    }
-}
-
 impl ExactSizeIterator for SysbusLines<'_> {}
 
 impl fmt::Display for SysbusLines<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.clone().try_for_each(|line| writeln!(f, "{line}"))
+        self.clone().try_for_each(|op| writeln!(f, "{op}"))
     }
 }

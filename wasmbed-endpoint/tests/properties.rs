@@ -47,11 +47,21 @@ proptest! {
         let bytes = image.as_bytes();
         prop_assert_eq!(bytes.len() % 4, 0);
         prop_assert_eq!(u32::from_le_bytes(bytes[..4].try_into().unwrap()) as usize, image.text().len());
-        let writes: Vec<_> = image.writes(base).unwrap().collect();
+        let writes: Vec<_> = image.sysbus_lines(base).unwrap().collect();
         prop_assert_eq!(writes.len(), bytes.len() / 4);
-        for (i, (address, _)) in writes.iter().enumerate() {
-            prop_assert_eq!(*address, base + 4 * i as u32);
+        for (i, write) in writes.iter().enumerate() {
+            prop_assert_eq!(write.address(), u64::from(base) + 4 * i as u64);
         }
+    }
+
+    /// The rendered lines read back as the writes they were rendered from.
+    #[cfg(feature = "alloc")]
+    #[test]
+    fn sysbus_lines_read_back(text in valid_endpoint(), base in (0u32..0x4000_0000).prop_map(|b| b & !3)) {
+        let image = MemoryImage::encode(&text.parse().unwrap()).unwrap();
+        let lines = image.sysbus_lines(base).unwrap();
+        let read: Vec<wasmbed_endpoint::MemoryOp> = wasmbed_endpoint::sysbus::read_writes(&lines.to_string()).unwrap().iter().map(|w| w.op).collect();
+        prop_assert_eq!(read, lines.collect::<Vec<_>>());
     }
 
     /// The reader never panics and never reports an offset beyond what it could have read.

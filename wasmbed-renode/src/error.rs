@@ -92,7 +92,7 @@ pub enum ElfError {
         /// The operating system's message.
         reason: String,
     },
-    /// The file is larger than [`MAX_ELF_LEN`](crate::mailbox::MAX_ELF_LEN).
+    /// The file is larger than [`MAX_ELF_LEN`](crate::elf::MAX_ELF_LEN).
     #[error("firmware ELF {} is larger than 64 MiB; is it the firmware (build/zephyr/zephyr.elf)?", path.display())]
     TooLarge {
         /// The file.

@@ -10,7 +10,15 @@
 //! from the gateway's configured address, launches Renode, and reads a script's memory
 //! writes back ([`reader`]) so tests can run the firmware's own mailbox reader over them.
 //!
+//! How to give the emulated board a network (a host TAP, the addresses on both sides, Renode's
+//! "dummy mode", virtual time) is explained in `docs/renode.md` in the repository.
+//!
 //! # Example
+//!
+//! ```toml
+//! [dependencies]
+//! wasmbed-renode = "0.1"
+//! ```
 //!
 //! The seed's example device, on the recommended board:
 //!
@@ -71,21 +79,23 @@
 //!
 //! * [`board`]: presets (Renode platform, UART, NIC, mailbox region) per Zephyr board;
 //! * [`script`] and [`render()`]: the typed model and the pure renderer;
-//! * [`mailbox`]: the region, read from an ELF, and the endpoint placed in it;
+//! * [`mailbox`]: the region and the endpoint placed in it;
+//! * [`elf`]: reading the region from the firmware's `__GWMAILBOX_*` symbols;
 //! * [`artefact`]: validated device ids, `renode_prewrite_<ID>.resc` and
 //!   `gateway_endpoint_memory_<ID>.txt`, written atomically;
 //! * [`provision`](mod@provision): resolving the device-facing endpoint and writing the artefacts;
 //! * [`launcher`]: running Renode and watching its log;
-//! * [`reader`]: a script's memory writes, back as data.
+//! * [`reader`]: a script's memory writes, back as data (`wasmbed_endpoint::sysbus`, where
+//!   the one type of those writes and their line format are defined, re-exported).
 #![forbid(unsafe_code)]
 
 pub mod artefact;
 pub mod board;
+pub mod elf;
 mod error;
 pub mod launcher;
 pub mod mailbox;
 pub mod provision;
-pub mod reader;
 mod render;
 pub mod script;
 
@@ -99,3 +109,6 @@ pub use script::{Network, Script, ScriptBuilder, Uart};
 /// The device id that names a device's artefacts: the one rule of `wasmbed-protocol`
 /// (`docs/protocol.md`, "HELLO (0x01)"), re-exported so provisioning needs no other import.
 pub use wasmbed_protocol::{DeviceId, DeviceIdError};
+/// A script's memory writes read back, and the type of those writes: the endpoint crate's
+/// [`sysbus`](wasmbed_endpoint::sysbus) module, re-exported so a script's users need one crate.
+pub use wasmbed_endpoint::sysbus as reader;

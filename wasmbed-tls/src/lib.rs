@@ -11,6 +11,11 @@
 //!
 //! # Example: dev mode
 //!
+//! ```toml
+//! [dependencies]
+//! wasmbed-tls = "0.1"
+//! ```
+//!
 //! ```
 //! use std::sync::Arc;
 //! use wasmbed_tls::{danger, dev_gateway, server_config, CertResolver, CertificateOptions, ServerOptions};

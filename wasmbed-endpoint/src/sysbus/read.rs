@@ -1,68 +1,11 @@
-//! Reading a Renode script's memory writes back: [`read_writes`].
-//!
-//! The firmware's host build (`wasmbed-device --resc FILE`) and this crate's tests use the
-//! reader to put a script's mailbox words into a buffer, the way Renode's `sysbus` would, and
-//! then run the firmware's own mailbox reader over that buffer. A generated script is thereby
-//! checked end to end without Renode.
-//!
-//! # What is read
-//!
-//! Two commands of Renode's monitor (Renode documentation, "Monitor syntax";
-//! `SystemBus.WriteDoubleWord` and `SystemBus.ZeroRange` in renode-infrastructure):
-//!
-//! | command | effect |
-//! | --- | --- |
-//! | `sysbus WriteDoubleWord <address> <value>` | 4 bytes, `value` little-endian, at `address` |
-//! | `sysbus ZeroRange <address size>` | `size` zero bytes from `address` |
-//! | `sysbus ZeroRange <first, last>` | zero bytes `first..=last` (an inclusive range) |
-//! | `sysbus ZeroRange <address> <size>` | as `<address size>` (the `(from, size)` overload) |
-//!
-//! Numbers are written as Renode's tokenizer accepts them: `0x` (lower-case `x`) followed by
-//! hex digits in either case, or decimal digits with an optional `+`. Addresses are 64-bit
-//! (Renode's bus addresses are `ulong`); a `WriteDoubleWord` value must fit 32 bits.
-//!
-//! Commands are separated by new lines and `;`. `#` starts a comment outside strings, and so
-//! does `:` at the start of a token (the `:name:` header lines of a `.resc`). The body of
-//! `macro <name> """ ... """` is read as commands, since Renode runs it (`runMacro`, and the
-//! `reset` macro on every machine reset); every other quoted string, single or triple, is
-//! skipped. Writes are returned in text order, whichever machine or macro holds them.
-//!
-//! Every other command (`LoadELF`, `mach create`, `start`, ...) is ignored. Other `sysbus`
-//! commands that write memory by the bus (`WriteByte`, `WriteWord`, `WriteQuadWord`,
-//! `WriteBytes`, `WriteString`, ...) are refused with
-//! [`ReadErrorKind::UnsupportedWrite`] rather than ignored: a reader that silently skipped them
-//! would report memory that differs from what Renode writes. `LoadELF`/`LoadBinary` are not
-//! modelled: the mailbox is a NOLOAD region the ELF never fills.
-//!
-//! # Example
-//!
-//! ```
-//! use wasmbed_renode::reader::{read_writes, MemoryOp};
-//!
-//! let script = "\
-//! :name: demo
-//! macro reset
-//! \"\"\"
-//!     sysbus LoadELF $bin
-//!     sysbus ZeroRange <0x20001000 0x200>
-//!     sysbus WriteDoubleWord 0x20001000 0x0000000f  # length 15
-//! \"\"\"
-//! runMacro $reset
-//! ";
-//! let writes = read_writes(script)?;
-//! assert_eq!(writes.len(), 2);
-//! assert_eq!(writes[1].line, 6);
-//! assert_eq!(writes[1].op, MemoryOp::DoubleWord { address: 0x2000_1000, value: 15 });
-//!
-//! let mut region = [0xffu8; 0x200];
-//! for write in &writes {
-//!     write.apply(0x2000_1000, &mut region)?;
-//! }
-//! assert_eq!(region[..5], [15, 0, 0, 0, 0]);
-//! # Ok::<(), Box<dyn std::error::Error>>(())
-//! ```
+//! The script reader: [`read_writes`] and what it returns.
 
-use std::fmt;
+use alloc::borrow::ToOwned;
+use alloc::format;
+use alloc::string::String;
+use alloc::vec::Vec;
+
+use super::MemoryOp;
 
 /// Longest piece of a script line kept in a [`ReadError`], in characters; longer lines are cut
 /// and end in `...`. Keeps errors small whatever the input.
@@ -78,65 +21,6 @@ pub struct MemoryWrite {
     pub line: usize,
     /// What the command does to memory.
     pub op: MemoryOp,
-}
-
-/// A memory operation of Renode's system bus.
-///
-/// Displays as the monitor command that performs it, in the form the crate's renderer emits:
-/// `sysbus WriteDoubleWord 0x20001000 0x0000000f` (lower-case hex, 8 digits or more) and
-/// `sysbus ZeroRange <0x20001000 0x200>` (Renode's relative range: start and size). Reading the
-/// displayed text with [`read_writes`] gives the operation back.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum MemoryOp {
-    /// `sysbus WriteDoubleWord <address> <value>`: 4 bytes little-endian at address.
-    DoubleWord {
-        /// Bus address of the first (least significant) byte.
-        address: u64,
-        /// The 32-bit value; byte 0 lands at `address` (Cortex-M is little-endian).
-        value: u32,
-    },
-    /// `sysbus ZeroRange <address> <length>`
-    Zero {
-        /// Bus address of the first byte cleared.
-        address: u64,
-        /// Number of bytes cleared; may be 0.
-        length: u64,
-    },
-}
-
-impl MemoryOp {
-    /// The first bus address the operation touches.
-    pub fn address(&self) -> u64 {
-        match *self {
-            MemoryOp::DoubleWord { address, .. } | MemoryOp::Zero { address, .. } => address,
-        }
-    }
-
-    /// How many bytes the operation touches: 4 for a double word, the length for a range.
-    pub fn len(&self) -> u64 {
-        match *self {
-            MemoryOp::DoubleWord { .. } => 4,
-            MemoryOp::Zero { length, .. } => length,
-        }
-    }
-
-    /// Whether the operation touches no byte (a zero-length range).
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-}
-
-impl fmt::Display for MemoryOp {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match *self {
-            MemoryOp::DoubleWord { address, value } => {
-                write!(f, "sysbus WriteDoubleWord 0x{address:08x} 0x{value:08x}")
-            }
-            MemoryOp::Zero { address, length } => {
-                write!(f, "sysbus ZeroRange <0x{address:08x} 0x{length:x}>")
-            }
-        }
-    }
 }
 
 /// A memory operation that does not lie wholly inside the region it was applied to.
@@ -194,7 +78,7 @@ impl MemoryWrite {
     /// # Examples
     ///
     /// ```
-    /// use wasmbed_renode::reader::{MemoryOp, MemoryWrite};
+    /// use wasmbed_endpoint::sysbus::{MemoryOp, MemoryWrite};
     ///
     /// let mut region = [0u8; 8];
     /// let write = MemoryWrite { line: 1, op: MemoryOp::DoubleWord { address: 0x1004, value: 0x342e3031 } };
@@ -204,7 +88,7 @@ impl MemoryWrite {
     /// let past_end = MemoryWrite { line: 2, op: MemoryOp::DoubleWord { address: 0x1006, value: 1 } };
     /// assert!(past_end.apply(0x1000, &mut region).is_err());
     /// assert_eq!(&region[4..], b"10.4"); // untouched
-    /// # Ok::<(), wasmbed_renode::reader::OutsideRegion>(())
+    /// # Ok::<(), wasmbed_endpoint::sysbus::OutsideRegion>(())
     /// ```
     pub fn apply(&self, base: u64, region: &mut [u8]) -> Result<(), OutsideRegion> {
         let region_len = region.len();
@@ -295,7 +179,7 @@ impl ReadError {
 /// Parse every `sysbus WriteDoubleWord` / `sysbus ZeroRange` line in text order (also those inside
 /// `macro reset """ ... """` blocks); every other Renode command is ignored; `#` comments ignored.
 ///
-/// See the [module documentation](self) for the exact syntax accepted.
+/// See the [module documentation](super) for the exact syntax accepted.
 ///
 /// # Errors
 ///
@@ -306,7 +190,7 @@ impl ReadError {
 /// # Examples
 ///
 /// ```
-/// use wasmbed_renode::reader::{read_writes, ReadErrorKind};
+/// use wasmbed_endpoint::sysbus::{read_writes, ReadErrorKind};
 ///
 /// let err = read_writes("using sysbus\nsysbus WriteDoubleWord 0x20001000 0x100000000\n").unwrap_err();
 /// assert_eq!(err.line(), 2);

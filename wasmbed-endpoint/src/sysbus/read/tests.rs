@@ -1,4 +1,8 @@
-use wasmbed_endpoint::{Endpoint, MAILBOX_DEFAULT_BASE, MemoryImage};
+use alloc::string::ToString;
+use alloc::vec;
+use alloc::vec::Vec;
+
+use crate::{Endpoint, MAILBOX_DEFAULT_BASE, MemoryImage};
 
 use super::*;
 
