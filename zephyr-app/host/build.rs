@@ -1,7 +1,8 @@
 //! Builds the firmware's C for the host.
 //!
-//! 1. `libwasmbed_firmware.a`: the portable C (endpoint parser, frame codec) exactly as strictly
-//!    as the firmware build compiles it, for the FFI bindings and the differential tests.
+//! 1. `libwasmbed_firmware.a`: the portable C (endpoint parser, frame codec, reconnect backoff)
+//!    exactly as strictly as the firmware build compiles it, for the FFI bindings and the
+//!    differential tests.
 //! 2. `libwasmbed_device.a`: the whole firmware (`zephyr-app/src/*.c`, unmodified) three
 //!    times, as the development image (`CONFIG_WASMBED_TLS_VERIFY_NONE`), the production image
 //!    (`overlay-production.conf`) and the mTLS image (also `overlay-mtls.conf`), each partially
@@ -22,6 +23,7 @@ use std::process::Command;
 
 /// The portable sources, relative to `zephyr-app/`.
 const PORTABLE_SOURCES: &[&str] = &[
+    "src/wasmbed_backoff.c",
     "src/wasmbed_endpoint.c",
     "src/wasmbed_protocol.c",
     "host/csrc/layout.c",
@@ -33,6 +35,7 @@ const FIRMWARE_SOURCES: &[&str] = &[
     "src/main.c",
     "src/network_handler.c",
     "src/gateway_client.c",
+    "src/wasmbed_backoff.c",
     "src/wasmbed_endpoint.c",
     "src/wasmbed_protocol.c",
 ];
@@ -85,7 +88,11 @@ fn main() {
     for source in PORTABLE_SOURCES {
         portable.file(rerun(app.join(source)));
     }
-    for header in ["src/wasmbed_endpoint.h", "src/wasmbed_protocol.h"] {
+    for header in [
+        "src/wasmbed_backoff.h",
+        "src/wasmbed_endpoint.h",
+        "src/wasmbed_protocol.h",
+    ] {
         rerun(app.join(header));
     }
     portable.compile("wasmbed_firmware");
