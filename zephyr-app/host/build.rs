@@ -41,12 +41,25 @@ const FIRMWARE_SOURCES: &[&str] = &[
 ];
 
 /// The host port's sources, relative to `zephyr-app/host/port/src/`.
+/// The sockets follow Zephyr's split (subsys/net/lib/sockets/): plain sockets and poll in
+/// `sockets.c`, TLS sockets in `sockets_tls.c`, joined by `sockets_internal.h`; the device's
+/// record-size guard and the certificate checks each have their own file.
 const PORT_SOURCES: &[&str] = &[
     "kernel.c",
     "devicetree.c",
     "tls_credentials.c",
-    "socket.c",
+    "sockets.c",
+    "sockets_tls.c",
+    "sockets_tls_record.c",
+    "sockets_tls_verify.c",
     "kconfig.c",
+];
+
+/// The host port's internal headers, next to its sources.
+const PORT_HEADERS: &[&str] = &[
+    "sockets_internal.h",
+    "sockets_tls_record.h",
+    "sockets_tls_verify.h",
 ];
 
 /// Kconfig symbols a run of `wasmbed-device` may override (`--device-id` etc.): the firmware
@@ -216,18 +229,18 @@ fn build_device(app: &Path, out: &Path) {
     write_defaults(out, &base);
 
     let port = app.join("host/port");
-    let mut device = cc::Build::new();
+    // The port is held to the firmware's flags too; it needs GNU extensions of the C library
+    // (SOCK_CLOEXEC, MAP_FIXED_NOREPLACE), not of the language.
+    let mut device = strict_build(app);
     device
         .include(port.join("include"))
         .include(out)
-        .std("c99")
-        .warnings(true)
-        .extra_warnings(true)
-        .warnings_into_errors(true)
         .define("_GNU_SOURCE", None);
-    sanitize(&mut device);
     for source in PORT_SOURCES {
         device.file(rerun(port.join("src").join(source)));
+    }
+    for header in PORT_HEADERS {
+        rerun(port.join("src").join(header));
     }
     for entry in fs::read_dir(port.join("include"))
         .into_iter()
