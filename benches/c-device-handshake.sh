@@ -22,7 +22,7 @@ while (($#)); do
 done
 command -v python3 >/dev/null || { echo "python3 is needed to read the logs" >&2; exit 2; }
 
-cargo build --release --quiet -p wasmbed-gateway -p wasmbed-zephyr-host --bins
+cargo build --release --quiet -p wasmbed-gateway -p wasmbed-device --bins
 gateway=target/release/wasmbed-gateway
 device=target/release/wasmbed-device
 

@@ -9,7 +9,6 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use futures_util::{SinkExt, StreamExt};
-use rand::Rng;
 use tokio::net::TcpStream;
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
@@ -18,6 +17,10 @@ use tokio_rustls::client::TlsStream;
 use tokio_rustls::rustls::ClientConfig;
 use tokio_rustls::rustls::pki_types::ServerName;
 use tokio_util::codec::Framed;
+
+mod backoff;
+
+pub use backoff::Backoff;
 
 use wasmbed_protocol::{
     DEFAULT_MAX_FRAME_LEN, ErrorCode, Frame, FrameCodec, GoodbyeReason, Message, PROTOCOL_VERSION,
@@ -355,43 +358,6 @@ async fn run(
         {
             return SessionEnd::Closed;
         }
-    }
-}
-
-/// Exponential backoff with full jitter between reconnect attempts (AWS Architecture Blog,
-/// "Exponential Backoff And Jitter"): attempt `n` waits a random time in
-/// `0..=min(max, initial * 2^n)`.
-///
-/// # Defaults
-///
-/// * `initial`: 500 ms
-/// * `max`: 30 s
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Backoff {
-    /// Upper bound of the first wait.
-    pub initial: Duration,
-    /// Upper bound of every wait.
-    pub max: Duration,
-}
-
-impl Default for Backoff {
-    fn default() -> Backoff {
-        Backoff {
-            initial: Duration::from_millis(500),
-            max: Duration::from_secs(30),
-        }
-    }
-}
-
-impl Backoff {
-    /// The wait before attempt `attempt` (0-based).
-    pub fn delay(&self, attempt: u32) -> Duration {
-        let cap = self
-            .initial
-            .saturating_mul(1u32 << attempt.min(20))
-            .min(self.max);
-        let millis = u64::try_from(cap.as_millis()).unwrap_or(u64::MAX);
-        Duration::from_millis(rand::rng().random_range(0..=millis))
     }
 }
 

@@ -48,10 +48,7 @@ async fn start(
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn persistent_device_survives_a_gateway_restart() {
     let (addr, stop, server) = start("127.0.0.1:0".parse().unwrap()).await;
-    let backoff = Backoff {
-        initial: Duration::from_millis(50),
-        max: Duration::from_millis(200),
-    };
+    let backoff = Backoff::new(Duration::from_millis(50), Duration::from_millis(200));
     let options = DeviceOptions {
         device_id: "persistent".into(),
         ..DeviceOptions::default()
@@ -82,10 +79,7 @@ async fn persistent_device_survives_a_gateway_restart() {
 
 #[test]
 fn backoff_stays_within_its_bounds() {
-    let backoff = Backoff {
-        initial: Duration::from_millis(100),
-        max: Duration::from_secs(2),
-    };
+    let backoff = Backoff::new(Duration::from_millis(100), Duration::from_secs(2));
     for attempt in 0..40 {
         let cap =
             Duration::from_millis(100 * (1u64 << attempt.min(20))).min(Duration::from_secs(2));

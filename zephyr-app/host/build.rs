@@ -1,7 +1,8 @@
 //! Builds the firmware's C for the host.
 //!
-//! 1. `libwasmbed_firmware.a`: the portable C (endpoint parser, frame codec) exactly as strictly
-//!    as the firmware build compiles it, for the FFI bindings and the differential tests.
+//! 1. `libwasmbed_firmware.a`: the portable C (endpoint parser, frame codec, reconnect backoff)
+//!    exactly as strictly as the firmware build compiles it, for the FFI bindings and the
+//!    differential tests.
 //! 2. `libwasmbed_device.a`: the whole firmware (`zephyr-app/src/*.c`, unmodified) three
 //!    times, as the development image (`CONFIG_WASMBED_TLS_VERIFY_NONE`), the production image
 //!    (`overlay-production.conf`) and the mTLS image (also `overlay-mtls.conf`), each partially
@@ -22,6 +23,7 @@ use std::process::Command;
 
 /// The portable sources, relative to `zephyr-app/`.
 const PORTABLE_SOURCES: &[&str] = &[
+    "src/wasmbed_backoff.c",
     "src/wasmbed_endpoint.c",
     "src/wasmbed_protocol.c",
     "host/csrc/layout.c",
@@ -33,17 +35,31 @@ const FIRMWARE_SOURCES: &[&str] = &[
     "src/main.c",
     "src/network_handler.c",
     "src/gateway_client.c",
+    "src/wasmbed_backoff.c",
     "src/wasmbed_endpoint.c",
     "src/wasmbed_protocol.c",
 ];
 
 /// The host port's sources, relative to `zephyr-app/host/port/src/`.
+/// The sockets follow Zephyr's split (subsys/net/lib/sockets/): plain sockets and poll in
+/// `sockets.c`, TLS sockets in `sockets_tls.c`, joined by `sockets_internal.h`; the device's
+/// record-size guard and the certificate checks each have their own file.
 const PORT_SOURCES: &[&str] = &[
     "kernel.c",
     "devicetree.c",
     "tls_credentials.c",
-    "socket.c",
+    "sockets.c",
+    "sockets_tls.c",
+    "sockets_tls_record.c",
+    "sockets_tls_verify.c",
     "kconfig.c",
+];
+
+/// The host port's internal headers, next to its sources.
+const PORT_HEADERS: &[&str] = &[
+    "sockets_internal.h",
+    "sockets_tls_record.h",
+    "sockets_tls_verify.h",
 ];
 
 /// Kconfig symbols a run of `wasmbed-device` may override (`--device-id` etc.): the firmware
@@ -85,7 +101,11 @@ fn main() {
     for source in PORTABLE_SOURCES {
         portable.file(rerun(app.join(source)));
     }
-    for header in ["src/wasmbed_endpoint.h", "src/wasmbed_protocol.h"] {
+    for header in [
+        "src/wasmbed_backoff.h",
+        "src/wasmbed_endpoint.h",
+        "src/wasmbed_protocol.h",
+    ] {
         rerun(app.join(header));
     }
     portable.compile("wasmbed_firmware");
@@ -209,18 +229,18 @@ fn build_device(app: &Path, out: &Path) {
     write_defaults(out, &base);
 
     let port = app.join("host/port");
-    let mut device = cc::Build::new();
+    // The port is held to the firmware's flags too; it needs GNU extensions of the C library
+    // (SOCK_CLOEXEC, MAP_FIXED_NOREPLACE), not of the language.
+    let mut device = strict_build(app);
     device
         .include(port.join("include"))
         .include(out)
-        .std("c99")
-        .warnings(true)
-        .extra_warnings(true)
-        .warnings_into_errors(true)
         .define("_GNU_SOURCE", None);
-    sanitize(&mut device);
     for source in PORT_SOURCES {
         device.file(rerun(port.join("src").join(source)));
+    }
+    for header in PORT_HEADERS {
+        rerun(port.join("src").join(header));
     }
     for entry in fs::read_dir(port.join("include"))
         .into_iter()

@@ -10,6 +10,8 @@
 
 #include <string.h>
 
+#include "wasmbed_backoff.h"
+
 /* The id of the HELLO frame; later frames the device starts count up from 2. */
 #define HELLO_FRAME_ID 1u
 
@@ -17,8 +19,8 @@
  * and a 4-byte uptime). */
 #define HEARTBEAT_FRAME_LEN (WASMBED_FRAME_HEADER_LEN + 4u)
 
-/* Backoff attempts that make the cap backoff_max_ms whatever the minimum (2^31 > any ratio). */
-#define FAILURES_FOR_MAX_BACKOFF 31u
+/* Backoff attempts that make the cap backoff_max_ms whatever the minimum. */
+#define FAILURES_FOR_MAX_BACKOFF WASMBED_BACKOFF_MAX_SHIFT
 
 static int check_hello(struct gateway_client *client);
 
@@ -171,21 +173,14 @@ const struct gateway_client_stats *gateway_client_stats(const struct gateway_cli
 
 uint32_t gateway_client_next_delay_ms(struct gateway_client *client)
 {
-	uint64_t cap = client->cfg.backoff_min_ms;
-	uint32_t shift = client->failures < 31u ? client->failures : 31u;
-	uint32_t half;
-	uint32_t jitter;
+	uint32_t delay = wasmbed_backoff_delay_ms(client->cfg.backoff_min_ms,
+						  client->cfg.backoff_max_ms, client->failures,
+						  client->io.random(client->io.ctx));
 
-	cap <<= shift;
-	if (cap > client->cfg.backoff_max_ms) {
-		cap = client->cfg.backoff_max_ms;
-	}
-	half = (uint32_t)(cap / 2u);
-	jitter = client->io.random(client->io.ctx) % ((uint32_t)cap - half + 1u);
 	if (client->failures < UINT32_MAX) {
 		client->failures++;
 	}
-	return half + jitter;
+	return delay;
 }
 
 static uint32_t take_id(struct gateway_client *client)

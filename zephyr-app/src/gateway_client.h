@@ -242,9 +242,9 @@ void gateway_client_run(struct gateway_client *client, const struct wasmbed_endp
 /**
  * @brief The delay before the next reconnect attempt, and count the attempt.
  *
- * Exponential backoff with "equal jitter" (AWS Architecture Blog, "Exponential Backoff And
- * Jitter"): with n attempts since the last stable session, cap = min(backoff_max_ms,
- * backoff_min_ms * 2^n) and the delay is cap/2 plus a random part in [0, cap/2]. A session
+ * wasmbed_backoff_delay_ms() with n attempts since the last stable session and io->random:
+ * cap = min(backoff_max_ms, backoff_min_ms * 2^n) and the delay is cap/2 plus a random part in
+ * [0, cap - cap/2] ("equal jitter"). A session
  * counts as stable once it has lasted a heartbeat interval and the gateway answered a
  * heartbeat; that resets n to 0, so the first retry after a drop waits between
  * backoff_min_ms/2 and backoff_min_ms. A session the gateway accepts and then ends at once

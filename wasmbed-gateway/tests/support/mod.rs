@@ -14,9 +14,8 @@ use wasmbed_client::{DeviceClient, DeviceOptions};
 use wasmbed_tls::rustls::ClientConfig;
 
 /// The `wasmbed-gateway` binary: cargo's own path in this package's tests; elsewhere (the
-/// firmware's end-to-end tests in `zephyr-app/host`, which include this file)
-/// `$WASMBED_GATEWAY_BIN` if set, else the one in the same target directory as the running
-/// test, which `cargo test --workspace` builds first.
+/// firmware's end-to-end tests in `zephyr-app/device`, which include this file)
+/// `$WASMBED_GATEWAY_BIN` if set, else the current sources built by [`build_gateway`].
 pub fn bin() -> PathBuf {
     if let Some(path) = option_env!("CARGO_BIN_EXE_wasmbed-gateway") {
         return PathBuf::from(path);
@@ -24,16 +23,70 @@ pub fn bin() -> PathBuf {
     if let Some(path) = std::env::var_os("WASMBED_GATEWAY_BIN") {
         return PathBuf::from(path);
     }
+    static BUILT: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    BUILT.get_or_init(build_gateway).clone()
+}
+
+/// Builds `wasmbed-gateway` from the current sources with the cargo, profile and target
+/// directory of the running test (once per test process; cargo makes it a no-op when
+/// nothing changed), so that a test never runs a stale or missing binary.
+///
+/// # Panics
+///
+/// When the build fails, with cargo's exit status (its output went to the test's stderr).
+pub fn build_gateway() -> PathBuf {
     let exe = std::env::current_exe().expect("the test knows its own path");
-    // target/<profile>/deps/<test> -> target/<profile>/wasmbed-gateway
-    let path = exe
+    // <target-dir>[/<triple>]/<profile>/deps/<test>
+    let profile_dir = exe
         .parent()
         .and_then(Path::parent)
-        .map(|dir| dir.join("wasmbed-gateway"))
         .expect("the test runs from a cargo target directory");
+    let target_dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .parent()
+        .expect("CARGO_TARGET_TMPDIR is <target-dir>/tmp")
+        .to_path_buf();
+    let profile = match profile_dir.file_name().and_then(|n| n.to_str()) {
+        Some("debug") => "dev",
+        Some(name) => name,
+        None => panic!("{} names no cargo profile", profile_dir.display()),
+    };
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let mut command = Command::new(&cargo);
+    command
+        .args([
+            "build",
+            "--quiet",
+            "-p",
+            "wasmbed-gateway",
+            "--bin",
+            "wasmbed-gateway",
+        ])
+        .args(["--profile", profile])
+        .arg("--target-dir")
+        .arg(&target_dir)
+        .current_dir(env!("CARGO_MANIFEST_DIR"));
+    if let Some(triple_dir) = profile_dir.parent().filter(|dir| *dir != target_dir) {
+        command.arg("--target").arg(
+            triple_dir
+                .file_name()
+                .expect("<target-dir>/<triple>/<profile>"),
+        );
+    }
+    let status = command.status().unwrap_or_else(|e| {
+        panic!(
+            "cannot run {} to build wasmbed-gateway: {e}",
+            cargo.to_string_lossy()
+        )
+    });
+    assert!(
+        status.success(),
+        "`cargo build -p wasmbed-gateway` failed ({status}): fix the build, or point \
+         WASMBED_GATEWAY_BIN at a gateway binary"
+    );
+    let path = profile_dir.join("wasmbed-gateway");
     assert!(
         path.exists(),
-        "{} is missing: build it with `cargo build -p wasmbed-gateway`, or run `cargo test --workspace`",
+        "cargo built wasmbed-gateway but {} is missing",
         path.display()
     );
     path

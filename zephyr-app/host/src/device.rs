@@ -14,8 +14,8 @@ use std::ffi::{CString, c_int};
 use std::fmt;
 use std::fs;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 
-use clap::{Parser, ValueEnum};
 use wasmbed_renode::reader::{self, MemoryOp, MemoryWrite};
 
 include!(concat!(env!("OUT_DIR"), "/boards.rs"));
@@ -36,130 +36,130 @@ pub const DEVICE_ADDRESS_SPACE: u64 = 1 << 32;
 /// Largest CA header or raw image read, in bytes.
 pub const MAX_INPUT_FILE_LEN: u64 = 1024 * 1024;
 
-/// Which firmware image to run; the two differ as the device builds do.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+/// Which firmware image to run; the three differ as the device builds do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
 pub enum Image {
     /// `prj.conf` alone: `CONFIG_WASMBED_TLS_VERIFY_NONE`, any gateway certificate accepted.
+    #[default]
     Development,
-    /// `prj.conf` + `overlay-production.conf`: the CA from `--ca-header` verifies the gateway.
+    /// `prj.conf` + `overlay-production.conf`: the CA from [`Options::ca_header`] verifies the
+    /// gateway.
     Production,
     /// Also `overlay-mtls.conf`: the device presents the certificate and key from
-    /// `--device-cert-header` and `--device-key-header` (mTLS).
+    /// [`Options::device_cert_header`] and [`Options::device_key_header`] (mTLS).
     ProductionMtls,
 }
 
-/// Command line of `wasmbed-device`.
-#[derive(Debug, Parser)]
-#[command(
-    name = "wasmbed-device",
-    version,
-    about = "Run the wasmbed Zephyr firmware on Linux against a real gateway",
-    long_about = "Run the wasmbed Zephyr firmware (zephyr-app/src, unmodified) on Linux.\n\n\
-        Like Renode before boot, it fills the device's endpoint mailbox (at its devicetree \
-        address) from a Renode script's sysbus WriteDoubleWord lines (--resc) or a raw image \
-        (--mailbox-image), then runs main(). The device log goes to standard output.\n\n\
-        Example:\n  wasmbed-gateway endpoint encode 127.0.0.1:8081 > device.resc\n  \
-        wasmbed-device --resc device.resc"
-)]
-pub struct Args {
+/// What [`run`] sets up before the firmware boots: the mailbox contents and placement, the
+/// image, its credentials and the run-time Kconfig overrides (`wasmbed-device`'s command line).
+///
+/// # Defaults
+///
+/// * `resc`, `mailbox_image`: `None` (the mailbox stays zeroed)
+/// * `board`: [`DEFAULT_BOARD`]; `mailbox_base`, `mailbox_size`: `None` (the board's)
+/// * `image`: [`Image::Development`]
+/// * `ca_header`, `device_cert_header`, `device_key_header`: `None`
+/// * every Kconfig override: `None` (the value from `Kconfig`, `prj.conf` and the overlays)
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Options {
     /// Renode script whose `sysbus WriteDoubleWord`/`ZeroRange` lines fill the mailbox in
     /// order, as they would Renode's RAM (other commands are ignored; the bytes of a write
     /// that fall outside the mailbox are dropped, and writes entirely outside are reported).
-    #[arg(long, value_name = "FILE", conflicts_with = "mailbox_image")]
+    /// Takes precedence over `mailbox_image`.
     pub resc: Option<PathBuf>,
-
     /// Raw mailbox image: its bytes are copied to the mailbox base (at most the mailbox size).
-    #[arg(long, value_name = "FILE")]
     pub mailbox_image: Option<PathBuf>,
-
-    /// Board whose devicetree overlay places the mailbox (`zephyr-app/boards/<board>.overlay`).
-    #[arg(long, default_value = DEFAULT_BOARD, value_parser = board_names())]
+    /// Board whose devicetree overlay places the mailbox (`zephyr-app/boards/<board>.overlay`,
+    /// one of [`BOARDS`]).
     pub board: String,
-
-    /// Mailbox base address instead of the board's (hex with 0x, or decimal).
-    #[arg(long, value_name = "ADDR", value_parser = parse_u64)]
+    /// Mailbox base address instead of the board's; at least [`MIN_MAILBOX_BASE`].
     pub mailbox_base: Option<u64>,
-
-    /// Mailbox size in bytes instead of the board's (1..=65536; hex with 0x, or decimal).
-    #[arg(long, value_name = "BYTES", value_parser = parse_u64)]
+    /// Mailbox size in bytes instead of the board's; 1..=[`MAX_MAILBOX_SIZE`].
     pub mailbox_size: Option<u64>,
-
     /// Firmware image to run.
-    #[arg(long, value_enum, default_value_t = Image::Development)]
     pub image: Image,
-
     /// CA header from `wasmbed-gateway pki ca` (`<out-dir>/ca.h`): what the production build
-    /// compiles in as CONFIG_WASMBED_CA_HEADER. Required with `--image production`.
-    #[arg(long, value_name = "FILE")]
+    /// compiles in as CONFIG_WASMBED_CA_HEADER. Required by the production images.
     pub ca_header: Option<PathBuf>,
-
     /// Device certificate header from `wasmbed-gateway pki device` (`<out-dir>/<id>.h`): what
-    /// the mTLS build compiles in as CONFIG_WASMBED_DEVICE_CERT_HEADER. Required with
-    /// `--image production-mtls`.
-    #[arg(long, value_name = "FILE")]
+    /// the mTLS build compiles in as CONFIG_WASMBED_DEVICE_CERT_HEADER. Required by
+    /// [`Image::ProductionMtls`].
     pub device_cert_header: Option<PathBuf>,
-
     /// Device private key header from `wasmbed-gateway pki device` (`<out-dir>/<id>-key.h`):
-    /// CONFIG_WASMBED_DEVICE_KEY_HEADER. Required with `--image production-mtls`.
-    #[arg(long, value_name = "FILE")]
+    /// CONFIG_WASMBED_DEVICE_KEY_HEADER. Required by [`Image::ProductionMtls`].
     pub device_key_header: Option<PathBuf>,
-
-    /// CONFIG_WASMBED_DEVICE_ID for this run (default: the Kconfig default).
-    #[arg(long, value_name = "ID")]
+    /// CONFIG_WASMBED_DEVICE_ID.
     pub device_id: Option<String>,
-
-    /// CONFIG_WASMBED_FIRMWARE_VERSION for this run.
-    #[arg(long, value_name = "VERSION")]
+    /// CONFIG_WASMBED_FIRMWARE_VERSION.
     pub firmware_version: Option<String>,
-
-    /// CONFIG_WASMBED_HEARTBEAT_INTERVAL_SEC for this run (1..=65535).
-    #[arg(long, value_name = "SECS", value_parser = clap::value_parser!(i32).range(1..=65535))]
-    pub heartbeat_interval: Option<i32>,
-
-    /// CONFIG_WASMBED_HELLO_TIMEOUT_MS for this run (100..=600000).
-    #[arg(long, value_name = "MS", value_parser = clap::value_parser!(i32).range(100..=600_000))]
+    /// CONFIG_WASMBED_HEARTBEAT_INTERVAL_SEC, in seconds (Kconfig range 1..=65535).
+    pub heartbeat_interval_sec: Option<i32>,
+    /// CONFIG_WASMBED_HELLO_TIMEOUT_MS, in milliseconds (Kconfig range 100..=600000).
     pub hello_timeout_ms: Option<i32>,
-
-    /// CONFIG_WASMBED_SEND_TIMEOUT_MS for this run (100..=600000).
-    #[arg(long, value_name = "MS", value_parser = clap::value_parser!(i32).range(100..=600_000))]
+    /// CONFIG_WASMBED_SEND_TIMEOUT_MS, in milliseconds (Kconfig range 100..=600000).
     pub send_timeout_ms: Option<i32>,
-
-    /// CONFIG_WASMBED_RECONNECT_BACKOFF_MIN_MS for this run (100..=600000).
-    #[arg(long, value_name = "MS", value_parser = clap::value_parser!(i32).range(100..=600_000))]
+    /// CONFIG_WASMBED_RECONNECT_BACKOFF_MIN_MS, in milliseconds (Kconfig range 100..=600000).
     pub backoff_min_ms: Option<i32>,
-
-    /// CONFIG_WASMBED_RECONNECT_BACKOFF_MAX_MS for this run (>= the minimum, <= 3600000).
-    #[arg(long, value_name = "MS", value_parser = clap::value_parser!(i32).range(100..=3_600_000))]
+    /// CONFIG_WASMBED_RECONNECT_BACKOFF_MAX_MS, in milliseconds (at least the minimum, at most
+    /// 3600000).
     pub backoff_max_ms: Option<i32>,
 }
 
-fn board_names() -> clap::builder::PossibleValuesParser {
-    clap::builder::PossibleValuesParser::new(BOARDS.iter().map(|(name, _, _)| *name))
+impl Default for Options {
+    fn default() -> Options {
+        Options {
+            resc: None,
+            mailbox_image: None,
+            board: DEFAULT_BOARD.to_owned(),
+            mailbox_base: None,
+            mailbox_size: None,
+            image: Image::Development,
+            ca_header: None,
+            device_cert_header: None,
+            device_key_header: None,
+            device_id: None,
+            firmware_version: None,
+            heartbeat_interval_sec: None,
+            hello_timeout_ms: None,
+            send_timeout_ms: None,
+            backoff_min_ms: None,
+            backoff_max_ms: None,
+        }
+    }
 }
 
-fn parse_u64(text: &str) -> Result<u64, String> {
-    let parsed = match text.strip_prefix("0x").or_else(|| text.strip_prefix("0X")) {
-        Some(hex) => u64::from_str_radix(hex, 16),
-        None => text.parse(),
-    };
-    parsed.map_err(|_| format!("{text:?} is not a number (hex with 0x, or decimal)"))
+/// Why [`run`] could not start the firmware.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum StartError {
+    /// [`run`] was already called in this process: the firmware's globals, the host port's
+    /// credentials and the mailbox mapping exist once per process, as on the device.
+    AlreadyStarted,
+    /// An option, file or the mailbox mapping is not usable; the message says which and why.
+    Invalid(String),
 }
-
-/// Why `wasmbed-device` could not start the firmware.
-#[derive(Debug)]
-pub struct StartError(String);
 
 impl fmt::Display for StartError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        match self {
+            StartError::AlreadyStarted => f.write_str(
+                "the firmware already started in this process: run one device per process",
+            ),
+            StartError::Invalid(message) => f.write_str(message),
+        }
     }
 }
 
 impl std::error::Error for StartError {}
 
 fn err(message: impl Into<String>) -> StartError {
-    StartError(message.into())
+    StartError::Invalid(message.into())
 }
+
+/// Set by the first [`run`] that reaches the firmware's globals.
+static STARTED: AtomicBool = AtomicBool::new(false);
 
 /// The host port's interface (`zephyr-app/host/port/include/wasmbed_host.h`).
 mod ffi {
@@ -196,13 +196,13 @@ mod ffi {
 }
 
 /// Mailbox base and size: the board's, or the overrides.
-fn mailbox_region(args: &Args) -> Result<(u64, u64), StartError> {
+fn mailbox_region(options: &Options) -> Result<(u64, u64), StartError> {
     let (_, board_base, board_size) = BOARDS
         .iter()
-        .find(|(name, _, _)| *name == args.board)
-        .ok_or_else(|| err(format!("unknown board {}", args.board)))?;
-    let base = args.mailbox_base.unwrap_or(*board_base);
-    let size = args.mailbox_size.unwrap_or(*board_size);
+        .find(|(name, _, _)| *name == options.board)
+        .ok_or_else(|| err(format!("unknown board {}", options.board)))?;
+    let base = options.mailbox_base.unwrap_or(*board_base);
+    let size = options.mailbox_size.unwrap_or(*board_size);
     if size == 0 || size > MAX_MAILBOX_SIZE {
         return Err(err(format!(
             "mailbox size {size} is out of range: give 1..={MAX_MAILBOX_SIZE} bytes"
@@ -265,9 +265,9 @@ fn apply_overlap(write: &MemoryWrite, base: u64, region: &mut [u8]) -> usize {
 }
 
 /// The mailbox contents before boot: zero, then the script's writes or the raw image.
-pub fn mailbox_contents(args: &Args, base: u64, size: u64) -> Result<Vec<u8>, StartError> {
+pub fn mailbox_contents(options: &Options, base: u64, size: u64) -> Result<Vec<u8>, StartError> {
     let mut region = vec![0u8; usize::try_from(size).map_err(|_| err("mailbox too large"))?];
-    if let Some(path) = &args.resc {
+    if let Some(path) = &options.resc {
         let bytes = read_bounded(path, "Renode script")?;
         let script = String::from_utf8(bytes).map_err(|e| {
             err(format!(
@@ -299,7 +299,7 @@ pub fn mailbox_contents(args: &Args, base: u64, size: u64) -> Result<Vec<u8>, St
                 first.op.address(),
             );
         }
-    } else if let Some(path) = &args.mailbox_image {
+    } else if let Some(path) = &options.mailbox_image {
         let bytes = read_bounded(path, "mailbox image")?;
         if bytes.len() > region.len() {
             return Err(err(format!(
@@ -380,17 +380,23 @@ fn leak_c_string(value: &str, what: &str) -> Result<*const std::ffi::c_char, Sta
 
 /// Prepares the device as Renode would and runs the firmware's `main()`; returns its result.
 ///
+/// The firmware owns process-wide state (its statics, the host port's Kconfig values and
+/// credentials, the mailbox mapping, and `main()` never returns while it keeps a session), so
+/// the first call that gets past the option checks is the only one: later calls, from any
+/// thread, return [`StartError::AlreadyStarted`] and touch nothing.
+///
 /// # Errors
 ///
-/// A bad option, an unreadable or malformed script, image or CA header, or a mailbox address
-/// already in use in this process.
-pub fn run(args: &Args) -> Result<c_int, StartError> {
-    let (base, size) = mailbox_region(args)?;
-    let region = mailbox_contents(args, base, size)?;
+/// [`StartError::Invalid`] for a bad option, an unreadable or malformed script, image or CA
+/// header, or a mailbox address already in use in this process;
+/// [`StartError::AlreadyStarted`] when the firmware was already started in this process.
+pub fn run(options: &Options) -> Result<c_int, StartError> {
+    let (base, size) = mailbox_region(options)?;
+    let region = mailbox_contents(options, base, size)?;
 
-    let production = args.image != Image::Development;
-    let mtls = args.image == Image::ProductionMtls;
-    let ca = match (production, &args.ca_header) {
+    let production = options.image != Image::Development;
+    let mtls = options.image == Image::ProductionMtls;
+    let ca = match (production, &options.ca_header) {
         (true, None) => {
             return Err(err(
                 "the production images need --ca-header FILE: the CA header from `wasmbed-gateway pki ca`",
@@ -409,7 +415,11 @@ pub fn run(args: &Args) -> Result<c_int, StartError> {
         )?),
         (false, None) => None,
     };
-    let device_credentials = match (mtls, &args.device_cert_header, &args.device_key_header) {
+    let device_credentials = match (
+        mtls,
+        &options.device_cert_header,
+        &options.device_key_header,
+    ) {
         (true, Some(cert), Some(key)) => Some((
             leak_header_array(
                 cert,
@@ -438,27 +448,30 @@ pub fn run(args: &Args) -> Result<c_int, StartError> {
         }
     };
 
-    let backoff_min = args.backoff_min_ms;
-    if let (Some(min), Some(max)) = (backoff_min, args.backoff_max_ms)
+    let backoff_min = options.backoff_min_ms;
+    if let (Some(min), Some(max)) = (backoff_min, options.backoff_max_ms)
         && min > max
     {
         return Err(err(format!(
             "--backoff-min-ms {min} is above --backoff-max-ms {max}"
         )));
     }
-    let device_id = args
+    let device_id = options
         .device_id
         .as_deref()
         .map(|id| leak_c_string(id, "--device-id"))
         .transpose()?;
-    let firmware = args
+    let firmware = options
         .firmware_version
         .as_deref()
         .map(|v| leak_c_string(v, "--firmware-version"))
         .transpose()?;
 
-    // SAFETY: single-threaded set-up before the firmware runs: nothing else reads or writes
-    // the host port's globals yet. The strings and the CA are leaked, so they live for the
+    if STARTED.swap(true, Ordering::AcqRel) {
+        return Err(StartError::AlreadyStarted);
+    }
+    // SAFETY: STARTED makes this the only thread that ever gets here, before the firmware
+    // runs: nothing else reads or writes the host port's globals. The strings and the CA are leaked, so they live for the
     // rest of the process, as tls_credential_add() and the Kconfig pointers require.
     unsafe {
         let kconfig = &mut *std::ptr::addr_of_mut!(ffi::wasmbed_host_kconfig);
@@ -468,19 +481,19 @@ pub fn run(args: &Args) -> Result<c_int, StartError> {
         if let Some(version) = firmware {
             kconfig.firmware_version = version;
         }
-        if let Some(secs) = args.heartbeat_interval {
+        if let Some(secs) = options.heartbeat_interval_sec {
             kconfig.heartbeat_interval_sec = secs;
         }
-        if let Some(ms) = args.hello_timeout_ms {
+        if let Some(ms) = options.hello_timeout_ms {
             kconfig.hello_timeout_ms = ms;
         }
-        if let Some(ms) = args.send_timeout_ms {
+        if let Some(ms) = options.send_timeout_ms {
             kconfig.send_timeout_ms = ms;
         }
-        if let Some(ms) = args.backoff_min_ms {
+        if let Some(ms) = options.backoff_min_ms {
             kconfig.backoff_min_ms = ms;
         }
-        if let Some(ms) = args.backoff_max_ms {
+        if let Some(ms) = options.backoff_max_ms {
             kconfig.backoff_max_ms = ms;
         }
         if kconfig.backoff_min_ms > kconfig.backoff_max_ms {
@@ -518,7 +531,7 @@ pub fn run(args: &Args) -> Result<c_int, StartError> {
     // SAFETY: the firmware's main() runs on this thread with everything it reads set up
     // above; it returns only when it gives up (bad mailbox, credentials or configuration).
     let status = unsafe {
-        match args.image {
+        match options.image {
             Image::Development => ffi::wasmbed_image_development_main(),
             Image::Production => ffi::wasmbed_image_production_main(),
             Image::ProductionMtls => ffi::wasmbed_image_production_mtls_main(),

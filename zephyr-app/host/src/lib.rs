@@ -22,6 +22,7 @@
 
 use std::ffi::{CStr, c_char, c_int};
 
+pub mod backoff;
 pub mod compare;
 pub mod device;
 pub mod protocol;
