@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use tracing::{error, info, warn};
 use wasmbed_server::{ApiAuth, ApiToken, Gateway, Mode};
 use wasmbed_tls::key_readable_by_others;
@@ -17,22 +17,14 @@ const DEV_API_TOKEN_FILE: &str = "api-token";
 /// Production needs `--api-token-file` (or `--insecure-api-no-auth`, by name); dev mode makes
 /// `<state-dir>/api-token` once and reuses it.
 pub(crate) fn api_auth(args: &ServeArgs, mode: Mode, gateway: &Gateway) -> Result<Option<PathBuf>> {
-    // Checked here rather than by clap, which would take WASMBED_GATEWAY_INSECURE_API_NO_AUTH=false
-    // for the flag being given.
-    if args.insecure_api_no_auth && args.api_token_file.is_some() {
-        bail!(
-            "--insecure-api-no-auth (WASMBED_GATEWAY_INSECURE_API_NO_AUTH) and --api-token-file (WASMBED_GATEWAY_API_TOKEN_FILE) contradict each other; give one"
-        );
-    }
     if args.insecure_api_no_auth {
         gateway.set_api_auth(ApiAuth::InsecureNoAuth);
         return Ok(None);
     }
     let path = match (&args.api_token_file, mode) {
         (Some(path), _) => path.clone(),
-        (None, Mode::Production) => bail!(
-            "production mode (--cert) needs --api-token-file FILE (or WASMBED_GATEWAY_API_TOKEN_FILE) with the HTTP API's bearer token, e.g. made with `(umask 077; openssl rand -hex 32 > api-token)`; --insecure-api-no-auth serves the API without authentication instead"
-        ),
+        // clap refuses --cert without --api-token-file or --insecure-api-no-auth.
+        (None, Mode::Production) => unreachable!("--cert requires the api-auth group"),
         (None, Mode::Dev) => {
             let path = args.state_dir.join(DEV_API_TOKEN_FILE);
             if !path.exists() {

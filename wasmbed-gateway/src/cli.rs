@@ -3,7 +3,7 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{ArgMatches, Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 use wasmbed_endpoint::{Endpoint, Host};
 
 use crate::cli_endpoint::EndpointCommand;
@@ -47,6 +47,46 @@ pub(crate) enum Command {
     Renode(cli_renode::RenodeCommand),
 }
 
+/// The environment variable of `--require-client-cert`.
+const REQUIRE_CLIENT_CERT_ENV: &str = "WASMBED_GATEWAY_REQUIRE_CLIENT_CERT";
+
+/// The environment variable of `--insecure-api-no-auth`.
+const INSECURE_API_NO_AUTH_ENV: &str = "WASMBED_GATEWAY_INSECURE_API_NO_AUTH";
+
+/// The `serve` switches that an environment variable may also turn off, by the argument id.
+const SWITCHES: [(&str, &str); 2] = [
+    ("require_client_cert", REQUIRE_CLIENT_CERT_ENV),
+    ("insecure_api_no_auth", INSECURE_API_NO_AUTH_ENV),
+];
+
+/// Parses the command line and the environment, exiting with clap's message on bad input.
+///
+/// clap counts a switch set from its environment variable as given even when the value is
+/// false, so `requires` and `conflicts_with` would fire for `..._INSECURE_API_NO_AUTH=false`
+/// (an environment file spelling out the default). A switch whose variable holds a false value
+/// (`false`, `0`, `no`, `off`, `n`, `f`, as clap's boolish parser reads them) is therefore
+/// parsed as absent, which is what its value says.
+pub(crate) fn parse() -> Cli {
+    let mut command = Cli::command();
+    for (id, var) in SWITCHES {
+        if std::env::var(var).is_ok_and(|value| is_false(&value)) {
+            command = command
+                .mut_arg(id, |arg| arg.env(None))
+                .mut_subcommand("serve", |serve| serve.mut_arg(id, |arg| arg.env(None)));
+        }
+    }
+    let matches: ArgMatches = command.get_matches();
+    Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit())
+}
+
+/// Whether clap's `BoolishValueParser` reads `value` as false.
+fn is_false(value: &str) -> bool {
+    matches!(
+        value.to_ascii_lowercase().as_str(),
+        "n" | "no" | "f" | "false" | "off" | "0"
+    )
+}
+
 #[derive(Debug, Clone, Args)]
 pub(crate) struct ServeArgs {
     /// Address of the TLS device port.
@@ -64,8 +104,15 @@ pub(crate) struct ServeArgs {
         default_value = "wasmbed-state"
     )]
     pub(crate) state_dir: PathBuf,
-    /// Production: the gateway's certificate chain (PEM). Needs --key.
-    #[arg(long, env = "WASMBED_GATEWAY_CERT", requires = "key")]
+    /// Production: the gateway's certificate chain (PEM). Needs --key, and --api-token-file
+    /// (or, by name, --insecure-api-no-auth); its names come from the certificate, so --san
+    /// does not apply.
+    #[arg(
+        long,
+        env = "WASMBED_GATEWAY_CERT",
+        requires_all = ["key", "api-auth"],
+        conflicts_with = "sans"
+    )]
     pub(crate) cert: Option<PathBuf>,
     /// Production: the gateway's private key (PEM). Needs --cert.
     #[arg(long, env = "WASMBED_GATEWAY_KEY", requires = "cert")]
@@ -102,18 +149,18 @@ pub(crate) struct ServeArgs {
         value_parser = clap::value_parser!(u64).range(1..=43_200)
     )]
     pub(crate) session_lifetime_secs: u64,
-    /// Refuse devices without a certificate from --client-ca (env: true/false, 1/0, yes/no).
+    /// Refuse devices without a certificate from --client-ca, the CA(s) to verify them with
+    /// (env: true/false, 1/0, yes/no).
     #[arg(
         long,
-        env = "WASMBED_GATEWAY_REQUIRE_CLIENT_CERT",
-        action = clap::ArgAction::Set,
-        num_args = 0..=1,
-        default_value_t = false,
-        default_missing_value = "true",
-        value_parser = clap::builder::BoolishValueParser::new()
+        env = REQUIRE_CLIENT_CERT_ENV,
+        action = clap::ArgAction::SetTrue,
+        value_parser = clap::builder::BoolishValueParser::new(),
+        requires = "client_ca"
     )]
     pub(crate) require_client_cert: bool,
-    /// Extra DNS name or IP address for the dev certificate (repeatable).
+    /// Extra DNS name or IP address for the dev certificate (repeatable; not with --cert, whose
+    /// names come from the certificate: pki gateway --san).
     #[arg(long = "san", env = "WASMBED_GATEWAY_SAN", value_delimiter = ',')]
     pub(crate) sans: Vec<Host>,
     /// Seconds from TCP accept to a finished TLS handshake.
@@ -199,19 +246,19 @@ pub(crate) struct ServeArgs {
     #[arg(long, env = "WASMBED_GATEWAY_LOG_BURST", default_value_t = 10)]
     pub(crate) log_burst: u32,
     /// File holding the API's bearer token (32-512 characters of A-Z a-z 0-9 - . _ ~ + /, e.g.
-    /// `openssl rand -hex 32`), reread on SIGHUP. Required with --cert; in dev mode the
+    /// `openssl rand -hex 32`, made with `(umask 077; openssl rand -hex 32 > api-token)`),
+    /// reread on SIGHUP. Required with --cert unless --insecure-api-no-auth; in dev mode the
     /// gateway makes <state-dir>/api-token once when this is not given.
-    #[arg(long, env = "WASMBED_GATEWAY_API_TOKEN_FILE")]
+    #[arg(long, env = "WASMBED_GATEWAY_API_TOKEN_FILE", group = "api-auth")]
     pub(crate) api_token_file: Option<PathBuf>,
     /// Serve the device endpoints of the API without authentication: anyone who reaches the
-    /// API port can read and change every device's state. For isolated test networks only.
+    /// API port can read and change every device's state. For isolated test networks only
+    /// (env: true/false, 1/0, yes/no; not with --api-token-file).
     #[arg(
         long,
-        env = "WASMBED_GATEWAY_INSECURE_API_NO_AUTH",
-        action = clap::ArgAction::Set,
-        num_args = 0..=1,
-        default_value_t = false,
-        default_missing_value = "true",
+        env = INSECURE_API_NO_AUTH_ENV,
+        group = "api-auth",
+        action = clap::ArgAction::SetTrue,
         value_parser = clap::builder::BoolishValueParser::new()
     )]
     pub(crate) insecure_api_no_auth: bool,

@@ -14,12 +14,10 @@ mod serve;
 
 use std::process::ExitCode;
 
-use clap::Parser;
-
-use crate::cli::{Cli, Command};
+use crate::cli::Command;
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = cli::parse();
     let spec = std::env::var("WASMBED_GATEWAY_LOG")
         .or_else(|_| std::env::var("RUST_LOG"))
         .ok();

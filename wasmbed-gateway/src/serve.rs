@@ -4,7 +4,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use tokio::net::TcpListener;
 use tracing::{error, info, warn};
 use wasmbed_endpoint::Host;
@@ -44,16 +44,6 @@ pub(crate) fn serve(args: ServeArgs) -> Result<()> {
     };
     config.validate().map_err(anyhow::Error::msg)?;
     raise_open_file_limit(args.max_connections, args.max_api_connections);
-    if args.require_client_cert && args.client_ca.is_none() {
-        bail!(
-            "--require-client-cert needs --client-ca, the device CA certificate(s) to verify devices with"
-        );
-    }
-    if args.cert.is_some() && !args.sans.is_empty() {
-        bail!(
-            "--san names the dev certificate; with --cert the names come from the certificate (pki gateway --san)"
-        );
-    }
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     runtime.block_on(serve_async(args, config))
 }
