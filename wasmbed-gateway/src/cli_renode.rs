@@ -10,7 +10,7 @@ use wasmbed_renode::{
     ScriptBuilder, Uart, provision, render,
 };
 
-use crate::parse_u32;
+use crate::cli::parse_u32;
 
 #[derive(Debug, Subcommand)]
 // Parsed once per run; boxing the inline endpoint would only add noise.

@@ -68,7 +68,13 @@ fn bad_input_ends_with_a_clear_line() {
     );
     fails_with(&["endpoint", "decode", "00000000"], "mailbox empty");
     fails_with(
-        &["--cert", "missing.pem", "--key", "missing-key.pem"],
+        &[
+            "--cert",
+            "missing.pem",
+            "--key",
+            "missing-key.pem",
+            "--insecure-api-no-auth",
+        ],
         "missing.pem does not exist",
     );
     fails_with(&["--cert", "x.pem"], "--key");
@@ -87,10 +93,6 @@ fn bad_input_ends_with_a_clear_line() {
     fails_with(
         &["--handshake-timeout-secs", "18446744073709551615"],
         "longer than the maximum",
-    );
-    fails_with(
-        &["--require-client-cert"],
-        "--require-client-cert needs --client-ca",
     );
     fails_with(&["--device-max-content-len", "26"], "512..=16384");
     fails_with(&["--listen-backlog", "0"], "0 is not in 1..=65535");
@@ -246,6 +248,106 @@ fn env_vars_set_flags() {
         .unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("heartbeat interval"));
+}
+
+/// Flags that need or exclude each other are refused by the parser (exit status 2) with a
+/// message naming both; a switch set to false in the environment is not the switch.
+#[test]
+fn flag_combinations_are_refused_naming_both_flags() {
+    let dir = tempfile::tempdir().unwrap();
+    let production = ["--cert", "gw.pem", "--key", "gw-key.pem"];
+    let with = |extra: &[&'static str]| -> Vec<&'static str> {
+        production.iter().chain(extra).copied().collect()
+    };
+    type Case<'a> = (Vec<&'a str>, &'a [(&'a str, &'a str)], &'a [&'a str]);
+    let cases: [Case; 8] = [
+        (
+            vec!["--require-client-cert"],
+            &[],
+            &["required arguments were not provided", "--client-ca"],
+        ),
+        (
+            vec![],
+            &[("WASMBED_GATEWAY_REQUIRE_CLIENT_CERT", "yes")],
+            &["required arguments were not provided", "--client-ca"],
+        ),
+        (
+            vec!["serve", "--require-client-cert"],
+            &[],
+            &["required arguments were not provided", "--client-ca"],
+        ),
+        (
+            with(&[]),
+            &[],
+            &[
+                "required arguments were not provided",
+                "--api-token-file",
+                "--insecure-api-no-auth",
+            ],
+        ),
+        (
+            with(&["--api-token-file", "t", "--san", "gw.example"]),
+            &[],
+            &["'--cert <CERT>' cannot be used with '--san <SANS>'"],
+        ),
+        (
+            with(&["--api-token-file", "t", "--insecure-api-no-auth"]),
+            &[],
+            &[
+                "--api-token-file",
+                "cannot be used with",
+                "--insecure-api-no-auth",
+            ],
+        ),
+        (
+            with(&["--api-token-file", "t"]),
+            &[("WASMBED_GATEWAY_INSECURE_API_NO_AUTH", "1")],
+            &[
+                "--api-token-file",
+                "cannot be used with",
+                "--insecure-api-no-auth",
+            ],
+        ),
+        (
+            vec!["--crl", "crl.pem"],
+            &[],
+            &["required arguments were not provided", "--client-ca"],
+        ),
+    ];
+    for (args, env, expected) in cases {
+        let (code, out, err) = run_env(&args, dir.path(), env);
+        assert_eq!(code, 2, "{args:?} {env:?}: {out}{err}");
+        assert!(err.starts_with("error: "), "{args:?} {env:?}: {err}");
+        for text in expected {
+            assert!(
+                err.contains(text),
+                "{args:?} {env:?}: no {text:?} in:\n{err}"
+            );
+        }
+    }
+
+    // The parser accepts these (the run then stops at the heartbeat check, before binding).
+    let refused_later = ["--heartbeat-interval-secs", "0"];
+    for (args, env) in [
+        (vec![], [("WASMBED_GATEWAY_REQUIRE_CLIENT_CERT", "false")]),
+        (vec![], [("WASMBED_GATEWAY_REQUIRE_CLIENT_CERT", "0")]),
+        (
+            with(&["--api-token-file", "t"]),
+            [("WASMBED_GATEWAY_INSECURE_API_NO_AUTH", "no")],
+        ),
+        (
+            with(&["--insecure-api-no-auth"]),
+            [("WASMBED_GATEWAY_INSECURE_API_NO_AUTH", "off")],
+        ),
+    ] {
+        let args: Vec<&str> = args.iter().chain(&refused_later).copied().collect();
+        let (code, out, err) = run_env(&args, dir.path(), &env);
+        assert_eq!(code, 1, "{args:?} {env:?}: {out}{err}");
+        assert!(
+            err.contains("heartbeat interval"),
+            "{args:?} {env:?}: {err}"
+        );
+    }
 }
 
 /// Runs the binary in `dir` with `env` set and the locator variables otherwise unset.

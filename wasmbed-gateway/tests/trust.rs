@@ -387,6 +387,7 @@ fn a_defective_gateway_certificate_stops_the_start() {
                 "127.0.0.1:0",
                 "--state-dir",
                 "state",
+                "--insecure-api-no-auth",
             ],
             dir.path(),
         );
