@@ -100,6 +100,10 @@ pub use read::{
 /// `sysbus WriteDoubleWord 0x20001000 0x0000000f` (lower-case hex, 8 digits or more) and
 /// `sysbus ZeroRange <0x20001000 0x200>` (Renode's relative range: start and size). Reading the
 /// displayed text with `read_writes` gives the operation back.
+///
+/// The enum is exhaustive on purpose, unlike the crate's error enums: whoever applies these
+/// operations to memory (the firmware's Linux build does) must handle every kind, and a new
+/// kind should stop such code from compiling rather than be skipped by a wildcard arm.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum MemoryOp {
     /// `sysbus WriteDoubleWord <address> <value>`: 4 bytes little-endian at address.
