@@ -50,7 +50,7 @@ use std::time::SystemTime;
 
 use serde::{Deserialize, Serialize};
 
-use crate::registry::rfc3339;
+use crate::rfc3339::rfc3339;
 use wasmbed_protocol::is_valid_device_id;
 
 /// The binding file's name in the state directory.
