@@ -174,7 +174,7 @@ fn is_certificate_alert(detail: &str) -> bool {
     .any(|alert| detail.ends_with(alert))
 }
 
-type TlsStream = crate::tls_io::Tls;
+type TlsStream = tls_io::Tls;
 
 async fn handshake(
     shared: &Shared,
