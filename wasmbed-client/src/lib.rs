@@ -62,14 +62,15 @@ use tokio_rustls::rustls::ClientConfig;
 use tokio_rustls::rustls::pki_types::ServerName;
 use tokio_util::codec::Framed;
 
-use wasmbed_protocol::{
-    DEFAULT_MAX_FRAME_LEN, ErrorCode, Frame, FrameCodec, GoodbyeReason, Message, PROTOCOL_VERSION,
-    ProtocolError,
-};
+use wasmbed_protocol::{DEFAULT_MAX_FRAME_LEN, Frame, FrameCodec, Message, PROTOCOL_VERSION};
 
 /// DATA and ECHO payloads. Re-exported on purpose: `bytes` 1 is the stable buffer type of the
 /// tokio ecosystem and the one `wasmbed-protocol` frames carry.
 pub use bytes::Bytes;
+
+/// The protocol types in [`ClientError`] and [`SessionEnd`], re-exported so that matching on
+/// them needs no second dependency.
+pub use wasmbed_protocol::{ErrorCode, GoodbyeReason, ProtocolError};
 
 /// The rustls types [`DeviceClient::connect`] takes (`ClientConfig`,
 /// `pki_types::ServerName`). Re-exported on purpose, the same rustls `wasmbed_tls` builds
@@ -629,5 +630,45 @@ impl PersistentDevice {
     pub async fn stop(self) {
         self.stop.cancel();
         let _ = self.task.await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::error::Error as _;
+
+    use super::*;
+
+    /// Issue 12: an error's message and its source are printed one after the other by
+    /// `{:#}`-style chains, so the message must not repeat the source.
+    #[tokio::test]
+    async fn a_refused_connection_names_the_address_and_leaves_the_cause_to_the_source() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        drop(listener);
+        let tls = Arc::new(
+            ClientConfig::builder_with_provider(Arc::new(
+                rustls::crypto::aws_lc_rs::default_provider(),
+            ))
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_root_certificates(rustls::RootCertStore::empty())
+            .with_no_client_auth(),
+        );
+        let err = DeviceClient::connect(
+            addr,
+            "localhost".try_into().unwrap(),
+            tls,
+            DeviceOptions::new("d"),
+        )
+        .await
+        .unwrap_err();
+        assert!(matches!(err, ClientError::Connect { .. }), "{err:?}");
+        let source = err
+            .source()
+            .expect("the I/O error is the source")
+            .to_string();
+        assert_eq!(err.to_string(), format!("cannot connect to {addr}"));
+        assert!(!err.to_string().contains(&source), "{err}: {source}");
     }
 }

@@ -429,7 +429,10 @@ fn serialize_rfc3339<S: Serializer>(time: &SystemTime, serializer: S) -> Result<
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
     use super::*;
+    use crate::command::CommandError;
 
     fn limits(queue: usize, bytes: usize, offline: usize) -> Registry {
         Registry::new(
@@ -544,6 +547,36 @@ mod tests {
         assert_eq!((c.data_queued, c.data_dropped), (2, 1));
         assert_eq!(r.get("b").unwrap().data_dropped, 0);
         assert_eq!(r.inbound_bytes(), 8);
+    }
+
+    #[tokio::test]
+    async fn a_device_handle_queues_up_to_the_limit_and_outlives_its_session() {
+        let r = Registry::new(&GatewayConfig::default().with_outbound_queue_len(1));
+        assert!(r.device("d").is_none(), "never connected");
+        let (_session, mut registration) = connect(&r, "d");
+        let device = r.device("d").unwrap();
+        device.try_send_data(Bytes::from_static(b"one")).unwrap();
+        assert_eq!(
+            device.try_send_data(Bytes::from_static(b"two")),
+            Err(CommandError::QueueFull)
+        );
+        match registration.commands.recv().await {
+            Some(Command::Data(data)) => assert_eq!(data, Bytes::from_static(b"one")),
+            other => panic!("expected DATA, got {other:?}"),
+        }
+        let echo = device.try_echo(Bytes::from_static(b"ping")).unwrap();
+        let Some(Command::Echo { payload, reply }) = registration.commands.recv().await else {
+            panic!("expected ECHO");
+        };
+        let rtt = Duration::from_millis(3);
+        reply.send((rtt, payload)).unwrap();
+        assert_eq!(echo.wait().await, Some((rtt, Bytes::from_static(b"ping"))));
+        // The session ends: the handle says so instead of queueing into nothing.
+        drop(registration);
+        assert_eq!(
+            device.try_send_data(Bytes::from_static(b"late")),
+            Err(CommandError::Disconnected)
+        );
     }
 
     #[test]
