@@ -138,8 +138,8 @@ impl Gateway {
 
     /// Starts shutting down, as if the `shutdown` future given to [`Gateway::serve`] had
     /// completed: `serve` stops accepting, says GOODBYE to devices and returns after the
-    /// grace period. Calling it again, or before `serve`, is harmless (`serve` then returns at
-    /// once after the grace period).
+    /// grace period. Calling it again is harmless; calling it before `serve` makes `serve`
+    /// stop as soon as it starts.
     pub fn shutdown(&self) {
         self.shared.shutdown.cancel();
     }
