@@ -9,49 +9,51 @@ use std::hint::black_box;
 
 use bytes::Bytes;
 use criterion::{BatchSize, Criterion, criterion_main};
-use tokio::sync::mpsc;
 use wasmbed_server::binding::{BINDINGS_FILE, Binding, DeviceBindings};
-use wasmbed_server::registry::{Command, DeviceInfo, DeviceState, Registry};
+use wasmbed_server::registry::{DeviceInfo, DeviceState, Registration, Registry};
+use wasmbed_server::{CipherSuite, GatewayConfig, TlsVersion};
 
 /// Offline devices the registry remembers by default (`--max-offline-devices`).
-const OFFLINE: usize = wasmbed_server::registry::DEFAULT_MAX_OFFLINE_DEVICES;
+const OFFLINE: usize = wasmbed_server::config::DEFAULT_MAX_OFFLINE_DEVICES;
 
 fn info(id: String) -> DeviceInfo {
     DeviceInfo::new(
         id,
         "1.0.0".into(),
         "127.0.0.1:40000".parse().expect("valid address"),
-        "TLSv1_3".into(),
-        "TLS13_AES_128_GCM_SHA256".into(),
+        TlsVersion::Tls13,
+        CipherSuite::new("TLS13_AES_128_GCM_SHA256"),
         None,
     )
 }
 
-/// A registry holding `offline` devices that have connected and left, and the command channel
-/// receiver to keep the sessions' senders valid.
-fn registry(offline: usize, inbound_bytes_limit: usize) -> (Registry, mpsc::Receiver<Command>) {
-    let registry = Registry::new(64, inbound_bytes_limit, OFFLINE);
-    let (tx, rx) = mpsc::channel(1);
+/// A registry holding `offline` devices that have connected and left.
+fn registry(offline: usize, inbound_bytes_limit: usize) -> Registry {
+    let registry = Registry::new(
+        &GatewayConfig::default()
+            .with_inbound_queue_len(64)
+            .with_inbound_bytes_limit(inbound_bytes_limit)
+            .with_max_offline_devices(OFFLINE),
+    );
     for n in 0..offline {
         let id = format!("gone-{n:05}");
-        let session = registry.register(info(id.clone()), tx.clone()).session_id;
+        let session = registry.register(info(id.clone())).session_id;
         registry.unregister(&id, session, DeviceState::Disconnected);
     }
-    (registry, rx)
+    registry
 }
 
 /// One new id connects and leaves, with the registry at its offline capacity: every admission
 /// forgets the longest-gone device.
 fn admission(c: &mut Criterion) {
     let mut group = c.benchmark_group("registry_admission");
-    let (registry, _rx) = registry(OFFLINE, 64 << 20);
-    let (tx, _rx2) = mpsc::channel(1);
+    let registry = registry(OFFLINE, 64 << 20);
     let mut n = 0u64;
     group.bench_function("new_id_at_capacity_10000", |b| {
         b.iter(|| {
             n += 1;
             let id = format!("new-{n}");
-            let session = registry.register(info(id.clone()), tx.clone()).session_id;
+            let session = registry.register(info(id.clone())).session_id;
             registry.unregister(black_box(&id), session, DeviceState::Disconnected);
         })
     });
@@ -61,11 +63,8 @@ fn admission(c: &mut Criterion) {
 /// What a session does for every frame it reads, with 10,000 offline devices remembered.
 fn per_frame(c: &mut Criterion) {
     let mut group = c.benchmark_group("registry_frame");
-    let (registry, _rx) = registry(OFFLINE, 64 << 20);
-    let (tx, _rx2) = mpsc::channel(1);
-    let session = registry
-        .register(info("live".into()), tx.clone())
-        .session_id;
+    let registry = registry(OFFLINE, 64 << 20);
+    let session = registry.register(info("live".into())).session_id;
     group.bench_function("seen", |b| {
         b.iter(|| registry.seen(black_box("live"), session))
     });
@@ -76,9 +75,9 @@ fn per_frame(c: &mut Criterion) {
 /// none: the sender's own oldest message makes room.
 fn inbound_at_budget(c: &mut Criterion) {
     let mut group = c.benchmark_group("registry_inbound");
-    let (registry, _rx) = registry(OFFLINE, 64 * 16);
-    let (tx, _rx2) = mpsc::channel(1);
-    registry.register(info("live".into()), tx.clone());
+    let registry = registry(OFFLINE, 64 * 16);
+    // Kept so that the session stays registered as live for the whole benchmark.
+    let _live: Registration = registry.register(info("live".into()));
     let data = Bytes::from_static(&[0x5a; 16]);
     for _ in 0..64 {
         registry.push_inbound("live", data.clone());

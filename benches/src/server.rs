@@ -224,9 +224,7 @@ pub fn handshake(
 /// `max_frame_len` bytes and a one-second shutdown grace period so that benchmarks end
 /// promptly.
 pub fn bench_config(max_frame_len: u32) -> GatewayConfig {
-    GatewayConfig {
-        max_frame_len,
-        shutdown_grace: std::time::Duration::from_secs(1),
-        ..GatewayConfig::default()
-    }
+    GatewayConfig::default()
+        .with_max_frame_len(max_frame_len)
+        .with_shutdown_grace(std::time::Duration::from_secs(1))
 }

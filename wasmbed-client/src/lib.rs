@@ -1,5 +1,49 @@
-//! A Rust device: connects like the firmware does (TLS, HELLO, heartbeats, echo, data) for
-//! tests, benchmarks, the load tool and integration with other Rust programs.
+//! A Rust wasmbed device: connects to a gateway like the firmware does (TLS, HELLO,
+//! heartbeats, echo, data both ways, GOODBYE) for tests, benchmarks, the load tool and Rust
+//! programs that want to be a device without the firmware.
+//!
+//! [`DeviceClient`] is one session; [`PersistentDevice`] keeps one, reconnecting with
+//! [`Backoff`] like the firmware. The wire protocol is the `wasmbed-protocol` crate; TLS is
+//! rustls (re-exported as [`rustls`]), configured with `wasmbed-tls` or by hand.
+//!
+//! ```toml
+//! [dependencies]
+//! wasmbed-client = "0.1"
+//! ```
+//!
+//! # Example
+//!
+//! A device session with a gateway on loopback (here the `wasmbed-server` library; in
+//! production the `wasmbed-gateway` binary):
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! use std::sync::Arc;
+//! use std::time::Duration;
+//! use wasmbed_client::{Bytes, DeviceClient, DeviceOptions, SessionEnd};
+//! # use wasmbed_server::{ALPN, Gateway, GatewayConfig, Mode, TcpListener};
+//! # use wasmbed_tls::{dev_gateway, server_config, CertResolver, CertificateOptions, ServerOptions};
+//! # let identity = dev_gateway(&["localhost".parse()?], &CertificateOptions::default())?;
+//! # let options = ServerOptions { alpn: ALPN.iter().map(|p| p.to_vec()).collect(), ..Default::default() };
+//! # let gateway = Gateway::new(GatewayConfig::default(), server_config(Arc::new(CertResolver::new(&identity, &options)?))?, Mode::Dev)?;
+//! # let listener = TcpListener::bind("127.0.0.1:0").await?;
+//! # let gateway_addr = listener.local_addr()?;
+//! # let server = tokio::spawn(gateway.clone().serve(listener, TcpListener::bind("127.0.0.1:0").await?, std::future::pending()));
+//!
+//! // Dev mode: the gateway's certificate is self-signed, so this device does not verify it.
+//! let tls = wasmbed_tls::danger::insecure_dev_client_config(None, &[])?;
+//! let options = DeviceOptions::new("sensor-1").with_connect_timeout(Duration::from_secs(5));
+//! let device = DeviceClient::connect(gateway_addr, "localhost".try_into()?, tls, options).await?;
+//! let rtt = device.echo(Bytes::from_static(b"ping")).await?;
+//! device.send_data(Bytes::from_static(b"21.5 C")).await?;
+//! assert!(rtt < Duration::from_secs(5));
+//! assert_eq!(device.goodbye().await, SessionEnd::Left);
+//! # gateway.shutdown();
+//! # server.await??;
+//! # Ok(())
+//! # }
+//! ```
 
 use std::collections::HashMap;
 use std::io;
@@ -7,7 +51,6 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
 use futures_util::{SinkExt, StreamExt};
 use tokio::net::TcpStream;
 use tokio::sync::{mpsc, oneshot};
@@ -22,12 +65,26 @@ mod backoff;
 
 pub use backoff::Backoff;
 
-use wasmbed_protocol::{
-    DEFAULT_MAX_FRAME_LEN, ErrorCode, Frame, FrameCodec, GoodbyeReason, Message, PROTOCOL_VERSION,
-    ProtocolError,
-};
+use wasmbed_protocol::{DEFAULT_MAX_FRAME_LEN, Frame, FrameCodec, Message, PROTOCOL_VERSION};
+
+/// DATA and ECHO payloads. Re-exported on purpose: `bytes` 1 is the stable buffer type of the
+/// tokio ecosystem and the one `wasmbed-protocol` frames carry.
+pub use bytes::Bytes;
+
+/// The protocol types in [`ClientError`] and [`SessionEnd`], re-exported so that matching on
+/// them needs no second dependency.
+pub use wasmbed_protocol::{ErrorCode, GoodbyeReason, ProtocolError};
+
+/// The rustls types [`DeviceClient::connect`] takes (`ClientConfig`,
+/// `pki_types::ServerName`). Re-exported on purpose, the same rustls `wasmbed_tls` builds
+/// configurations with, so that the versions always agree.
+pub use tokio_rustls::rustls;
 
 /// What a [`DeviceClient`] announces and how it behaves.
+///
+/// Start from [`DeviceOptions::new`] (or `default()`) and change what you need with the
+/// `with_*` methods; fields stay readable and assignable, and a new one is not a breaking
+/// change.
 ///
 /// # Defaults
 ///
@@ -37,6 +94,7 @@ use wasmbed_protocol::{
 /// * `connect_timeout`: 10 s for TCP, TLS and HELLO_ACK together
 /// * `max_frame_len`: 4096
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct DeviceOptions {
     /// Device id sent in HELLO (1-64 of `[A-Za-z0-9._-]`).
     pub device_id: String,
@@ -63,12 +121,50 @@ impl Default for DeviceOptions {
     }
 }
 
+impl DeviceOptions {
+    /// The defaults with `device_id` (1-64 of `[A-Za-z0-9._-]`; the gateway refuses others).
+    pub fn new(device_id: impl Into<String>) -> DeviceOptions {
+        DeviceOptions {
+            device_id: device_id.into(),
+            ..DeviceOptions::default()
+        }
+    }
+
+    /// Sets [`DeviceOptions::firmware_version`] (0-64 bytes).
+    #[must_use]
+    pub fn with_firmware_version(mut self, firmware_version: impl Into<String>) -> DeviceOptions {
+        self.firmware_version = firmware_version.into();
+        self
+    }
+
+    /// Sets [`DeviceOptions::heartbeats`].
+    #[must_use]
+    pub fn with_heartbeats(mut self, heartbeats: bool) -> DeviceOptions {
+        self.heartbeats = heartbeats;
+        self
+    }
+
+    /// Sets [`DeviceOptions::connect_timeout`].
+    #[must_use]
+    pub fn with_connect_timeout(mut self, connect_timeout: Duration) -> DeviceOptions {
+        self.connect_timeout = connect_timeout;
+        self
+    }
+
+    /// Sets [`DeviceOptions::max_frame_len`] (bytes).
+    #[must_use]
+    pub fn with_max_frame_len(mut self, max_frame_len: u32) -> DeviceOptions {
+        self.max_frame_len = max_frame_len;
+        self
+    }
+}
+
 /// Why a device session failed or ended.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum ClientError {
     /// TCP connect failed.
-    #[error("cannot connect to {addr}: {source}")]
+    #[error("cannot connect to {addr}")]
     Connect {
         /// The gateway address.
         addr: SocketAddr,
@@ -77,7 +173,7 @@ pub enum ClientError {
         source: io::Error,
     },
     /// The TLS handshake failed (for example the gateway's certificate did not verify).
-    #[error("TLS handshake with {addr} failed: {source}")]
+    #[error("TLS handshake with {addr} failed")]
     Tls {
         /// The gateway address.
         addr: SocketAddr,
@@ -101,8 +197,8 @@ pub enum ClientError {
         /// The gateway's message.
         message: String,
     },
-    /// The gateway sent something that is not the protocol.
-    #[error("protocol error: {0}")]
+    /// The gateway sent something that is not the protocol; the error says what.
+    #[error(transparent)]
     Protocol(#[from] ProtocolError),
     /// The session is over.
     #[error("the session ended: {0:?}")]
@@ -111,6 +207,7 @@ pub enum ClientError {
 
 /// How a session ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum SessionEnd {
     /// The gateway sent GOODBYE.
     Goodbye(GoodbyeReason),
@@ -390,6 +487,7 @@ pub async fn connect_with_retry(
 
 /// What a [`PersistentDevice`] is doing.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Status {
     /// Whether a session is open now.
     pub connected: bool,
@@ -498,5 +596,45 @@ impl PersistentDevice {
     pub async fn stop(self) {
         self.stop.cancel();
         let _ = self.task.await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::error::Error as _;
+
+    use super::*;
+
+    /// Issue 12: an error's message and its source are printed one after the other by
+    /// `{:#}`-style chains, so the message must not repeat the source.
+    #[tokio::test]
+    async fn a_refused_connection_names_the_address_and_leaves_the_cause_to_the_source() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        drop(listener);
+        let tls = Arc::new(
+            ClientConfig::builder_with_provider(Arc::new(
+                rustls::crypto::aws_lc_rs::default_provider(),
+            ))
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_root_certificates(rustls::RootCertStore::empty())
+            .with_no_client_auth(),
+        );
+        let err = DeviceClient::connect(
+            addr,
+            "localhost".try_into().unwrap(),
+            tls,
+            DeviceOptions::new("d"),
+        )
+        .await
+        .unwrap_err();
+        assert!(matches!(err, ClientError::Connect { .. }), "{err:?}");
+        let source = err
+            .source()
+            .expect("the I/O error is the source")
+            .to_string();
+        assert_eq!(err.to_string(), format!("cannot connect to {addr}"));
+        assert!(!err.to_string().contains(&source), "{err}: {source}");
     }
 }

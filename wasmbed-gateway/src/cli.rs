@@ -216,7 +216,7 @@ pub(crate) struct ServeArgs {
     #[arg(
         long,
         env = "WASMBED_GATEWAY_MAX_OFFLINE_DEVICES",
-        default_value_t = wasmbed_server::registry::DEFAULT_MAX_OFFLINE_DEVICES
+        default_value_t = wasmbed_server::config::DEFAULT_MAX_OFFLINE_DEVICES
     )]
     pub(crate) max_offline_devices: usize,
     /// Seconds POST /devices/{id}/echo waits for the reply.

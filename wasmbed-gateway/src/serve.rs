@@ -23,26 +23,25 @@ use crate::reload::{
 };
 
 pub(crate) fn serve(args: ServeArgs) -> Result<()> {
-    let config = GatewayConfig {
-        handshake_timeout: Duration::from_secs(args.handshake_timeout_secs),
-        hello_timeout: Duration::from_secs(args.hello_timeout_secs),
-        heartbeat_interval: Duration::from_secs(args.heartbeat_interval_secs),
-        max_frame_len: args.max_frame_len,
-        max_connections: args.max_connections,
-        outbound_queue_len: args.outbound_queue_len,
-        inbound_queue_len: args.inbound_queue_len,
-        inbound_bytes_limit: args.inbound_bytes_limit,
-        max_offline_devices: args.max_offline_devices,
-        echo_timeout: Duration::from_secs(args.echo_timeout_secs),
-        shutdown_grace: Duration::from_secs(args.shutdown_grace_secs),
-        log_burst: args.log_burst,
-        max_api_connections: args.max_api_connections,
-        max_tls_http_connections: args.max_tls_http_connections,
-        http_header_read_timeout: Duration::from_secs(args.http_header_read_timeout_secs),
-        http_idle_timeout: Duration::from_secs(args.http_idle_timeout_secs),
-        http2_max_concurrent_streams: args.http2_max_concurrent_streams,
-    };
-    config.validate().map_err(anyhow::Error::msg)?;
+    let config = GatewayConfig::default()
+        .with_handshake_timeout(Duration::from_secs(args.handshake_timeout_secs))
+        .with_hello_timeout(Duration::from_secs(args.hello_timeout_secs))
+        .with_heartbeat_interval(Duration::from_secs(args.heartbeat_interval_secs))
+        .with_max_frame_len(args.max_frame_len)
+        .with_max_connections(args.max_connections)
+        .with_outbound_queue_len(args.outbound_queue_len)
+        .with_inbound_queue_len(args.inbound_queue_len)
+        .with_inbound_bytes_limit(args.inbound_bytes_limit)
+        .with_max_offline_devices(args.max_offline_devices)
+        .with_echo_timeout(Duration::from_secs(args.echo_timeout_secs))
+        .with_shutdown_grace(Duration::from_secs(args.shutdown_grace_secs))
+        .with_log_burst(args.log_burst)
+        .with_max_api_connections(args.max_api_connections)
+        .with_max_tls_http_connections(args.max_tls_http_connections)
+        .with_http_header_read_timeout(Duration::from_secs(args.http_header_read_timeout_secs))
+        .with_http_idle_timeout(Duration::from_secs(args.http_idle_timeout_secs))
+        .with_http2_max_concurrent_streams(args.http2_max_concurrent_streams);
+    config.validate()?;
     raise_open_file_limit(args.max_connections, args.max_api_connections);
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     runtime.block_on(serve_async(args, config))
@@ -175,7 +174,7 @@ async fn serve_async(args: ServeArgs, config: GatewayConfig) -> Result<()> {
     let tls = server_config_with_verifier(resolver.clone(), verifier.clone())?;
     let bindings = device_bindings(&args)?;
     let mut gateway =
-        Gateway::with_bindings(config, tls, mode, bindings).map_err(anyhow::Error::msg)?;
+        Gateway::with_bindings(config, tls, mode, bindings)?;
     if let Some(verifier) = &verifier {
         gateway = gateway.with_client_verifier(verifier.clone());
     }

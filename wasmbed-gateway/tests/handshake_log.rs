@@ -198,7 +198,7 @@ fn every_class_is_a_metric_label() {
         .filter_map(|line| line.strip_prefix("wasmbed_handshakes_total{result=\""))
         .filter_map(|rest| rest.split('"').next())
         .collect();
-    let mut expected: Vec<&str> = wasmbed_server::server::HandshakeFailure::ALL
+    let mut expected: Vec<&str> = wasmbed_server::HandshakeFailure::ALL
         .iter()
         .map(|failure| failure.as_str())
         .collect();
@@ -241,8 +241,8 @@ fn ip_address_as_sni_adds_no_rustls_line_at_info_or_warn() {
     // (A bare `warn` would hide the startup lines the test harness reads the ports from.)
     for filter in [
         "info",
-        "warn,wasmbed_server=info",
-        "info,wasmbed_server=debug",
+        "warn,wasmbed_gateway=info,wasmbed_server=info",
+        "info,wasmbed_gateway=debug,wasmbed_server=debug",
     ] {
         let gw = Gateway::start_logging(tempfile::tempdir().unwrap(), &[], filter);
         for _ in 0..3 {

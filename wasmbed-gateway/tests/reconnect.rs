@@ -30,10 +30,7 @@ async fn start(
         ..ServerOptions::default()
     };
     let tls = server_config(Arc::new(CertResolver::new(&identity, &options).unwrap())).unwrap();
-    let config = GatewayConfig {
-        shutdown_grace: Duration::from_secs(2),
-        ..GatewayConfig::default()
-    };
+    let config = GatewayConfig::default().with_shutdown_grace(Duration::from_secs(2));
     let gateway = Gateway::new(config, tls, Mode::Dev).unwrap();
     let devices = TcpListener::bind(addr).await.unwrap();
     let bound = devices.local_addr().unwrap();
@@ -49,10 +46,7 @@ async fn start(
 async fn persistent_device_survives_a_gateway_restart() {
     let (addr, stop, server) = start("127.0.0.1:0".parse().unwrap()).await;
     let backoff = Backoff::new(Duration::from_millis(50), Duration::from_millis(200));
-    let options = DeviceOptions {
-        device_id: "persistent".into(),
-        ..DeviceOptions::default()
-    };
+    let options = DeviceOptions::new("persistent");
     let tls = danger::insecure_dev_client_config(None, &[]).unwrap();
     let mut device =
         PersistentDevice::spawn(addr, "localhost".try_into().unwrap(), tls, options, backoff);

@@ -18,7 +18,13 @@ async fn dev_mode_device_is_listed_and_exchanges_echo_and_data() {
     assert_eq!(gw.connected(), ["sensor-1"]);
     let info = gw.api_json("/devices/sensor-1");
     assert_eq!(info["state"], "connected");
-    assert_eq!(info["tls_version"], "TLSv1_3");
+    assert_eq!(info["tls_version"], "TLSv1.3");
+    // The standard names, not a library's Debug output (issue 12 item 5).
+    let suite = info["cipher_suite"].as_str().unwrap();
+    assert!(
+        suite.starts_with("TLS13_AES_") || suite == "TLS13_CHACHA20_POLY1305_SHA256",
+        "{suite}"
+    );
 
     // Echo from the device and from the API.
     assert!(dev.echo(Bytes::from_static(b"ping")).await.unwrap() < Duration::from_secs(5));
@@ -82,10 +88,7 @@ async fn heartbeats_keep_a_device_listed_and_silence_removes_it() {
         gw.tls,
         "localhost".try_into().unwrap(),
         dev_tls(),
-        wasmbed_client::DeviceOptions {
-            heartbeats: false,
-            ..device_options("silent")
-        },
+        device_options("silent").with_heartbeats(false),
     )
     .await
     .unwrap();
@@ -172,24 +175,38 @@ fn curl_and_openssl_on_the_tls_port() {
     assert!(text.contains("Protocol version: TLSv1.3"), "{text}");
 }
 
+/// `/metrics` serves prometheus-client's OpenMetrics text unchanged to every scraper, whatever
+/// it accepts (issue 12: metrics encoded without rewriting another library's text output), and
+/// Python's OpenMetrics parser reads it.
 #[test]
-fn metrics_parse_as_prometheus_text_and_openmetrics() {
+fn metrics_are_openmetrics_for_every_scraper() {
     let gw = Gateway::start(&[]);
     let _ = curl(&format!("https://{}/health", gw.tls), "GET", None, &["-k"]);
-    let (status, prometheus) = gw.api("GET", "/metrics", None);
-    assert_eq!(status, 200);
-    let (status, openmetrics) = curl(
-        &format!("http://{}/metrics", gw.api),
-        "GET",
+    let url = format!("http://{}/metrics", gw.api);
+    let mut texts = Vec::new();
+    for accept in [
         None,
-        &["-H", "Accept: application/openmetrics-text; version=1.0.0"],
-    );
-    assert_eq!(status, 200);
-    assert!(openmetrics.trim_end().ends_with("# EOF"), "{openmetrics}");
-    for (parser, text) in [
-        ("prometheus_client.parser", prometheus),
-        ("prometheus_client.openmetrics.parser", openmetrics),
+        Some("Accept: text/plain;version=0.0.4"),
+        Some("Accept: application/openmetrics-text; version=1.0.0"),
     ] {
+        let headers: Vec<&str> = accept.map(|h| vec!["-H", h]).unwrap_or_default();
+        let content_type = [
+            headers.as_slice(),
+            &["-o", "/dev/null", "-w", "%{content_type}\n%{http_code}"],
+        ]
+        .concat();
+        let (status, content_type) = curl(&url, "GET", None, &content_type);
+        assert_eq!(status, 200);
+        assert_eq!(
+            content_type, "application/openmetrics-text; version=1.0.0; charset=utf-8",
+            "{accept:?}"
+        );
+        let (status, text) = curl(&url, "GET", None, &headers);
+        assert_eq!(status, 200);
+        assert!(text.trim_end().ends_with("# EOF"), "{text}");
+        texts.push(("prometheus_client.openmetrics.parser", text));
+    }
+    for (parser, text) in texts {
         let script = format!(
             r#"
 import sys

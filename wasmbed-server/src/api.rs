@@ -19,19 +19,21 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde::Serialize;
 use serde_json::json;
-use tokio::sync::oneshot;
 use tracing::{debug, error, warn};
 
 use crate::auth::{LogRefusal, OPEN_PATHS, REFUSAL_LOG_WINDOW};
-use crate::registry::{Command, DeviceInfo, rfc3339};
-use crate::server::{Mode, Shared};
+use crate::command::CommandError;
+use crate::config::Mode;
+use crate::registry::DeviceInfo;
+use crate::rfc3339::rfc3339;
+use crate::state::Shared;
 
 /// Payload of `POST /devices/{id}/echo` when the request has no body.
 pub const DEFAULT_ECHO_PAYLOAD: &[u8] = b"wasmbed echo";
 
 /// An API failure: status code and a message for the client.
 #[derive(Debug)]
-pub struct ApiError {
+pub(crate) struct ApiError {
     status: StatusCode,
     message: String,
 }
@@ -65,7 +67,7 @@ impl IntoResponse for ApiError {
 }
 
 /// The API router on the shared state.
-pub fn router(shared: Arc<Shared>) -> Router {
+pub(crate) fn router(shared: Arc<Shared>) -> Router {
     let body_limit = shared.config.max_frame_len as usize;
     Router::new()
         .route("/health", get(health))
@@ -231,24 +233,22 @@ async fn send_data(
     Path(id): Path<String>,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let commands = shared
+    let device = shared
         .registry
-        .commands(&id)
+        .device(&id)
         .ok_or_else(|| ApiError::not_connected(&id))?;
     fits_one_frame(&shared, &body)?;
     let len = body.len();
-    commands
-        .try_send(Command::Data(body))
-        .map_err(|e| match e {
-            tokio::sync::mpsc::error::TrySendError::Full(_) => ApiError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                format!(
-                    "the queue for device {id:?} is full ({} frames); retry later",
-                    shared.config.outbound_queue_len
-                ),
+    device.try_send_data(body).map_err(|e| match e {
+        CommandError::QueueFull => ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!(
+                "the queue for device {id:?} is full ({} frames); retry later",
+                shared.config.outbound_queue_len
             ),
-            tokio::sync::mpsc::error::TrySendError::Closed(_) => ApiError::not_connected(&id),
-        })?;
+        ),
+        CommandError::Disconnected => ApiError::not_connected(&id),
+    })?;
     Ok((
         StatusCode::ACCEPTED,
         Json(json!({ "queued": true, "bytes": len })),
@@ -292,7 +292,7 @@ async fn received_data(
     let messages: Vec<Received> = messages
         .into_iter()
         .map(|(received_at, data)| Received {
-            received_at,
+            received_at: rfc3339(received_at),
             bytes: data.len(),
             hex: data.iter().map(|b| format!("{b:02x}")).collect(),
             text: std::str::from_utf8(&data).ok().map(str::to_owned),
@@ -306,9 +306,9 @@ async fn echo(
     Path(id): Path<String>,
     body: Bytes,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    let commands = shared
+    let device = shared
         .registry
-        .commands(&id)
+        .device(&id)
         .ok_or_else(|| ApiError::not_connected(&id))?;
     let payload = if body.is_empty() {
         Bytes::from_static(DEFAULT_ECHO_PAYLOAD)
@@ -316,25 +316,23 @@ async fn echo(
         body
     };
     fits_one_frame(&shared, &payload)?;
-    let (reply, answer) = oneshot::channel();
     let sent = payload.clone();
-    commands
-        .try_send(Command::Echo { payload, reply })
-        .map_err(|_| {
-            ApiError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                format!("the queue for device {id:?} is full"),
-            )
-        })?;
-    match tokio::time::timeout(shared.config.echo_timeout, answer).await {
-        Ok(Ok((rtt, returned))) => Ok(Json(json!({
+    let answer = device.try_echo(payload).map_err(|e| match e {
+        CommandError::QueueFull => ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("the queue for device {id:?} is full"),
+        ),
+        CommandError::Disconnected => ApiError::not_connected(&id),
+    })?;
+    match tokio::time::timeout(shared.config.echo_timeout, answer.wait()).await {
+        Ok(Some((rtt, returned))) => Ok(Json(json!({
             "device_id": id,
             "rtt_us": rtt.as_micros() as u64,
             "bytes": sent.len(),
             "matches": returned == sent,
             "at": rfc3339(SystemTime::now()),
         }))),
-        Ok(Err(_)) => Err(ApiError::new(
+        Ok(None) => Err(ApiError::new(
             StatusCode::BAD_GATEWAY,
             format!("device {id:?} disconnected before replying"),
         )),
@@ -348,30 +346,15 @@ async fn echo(
     }
 }
 
-/// OpenMetrics when the scraper asks for it (Prometheus does), else Prometheus text 0.0.4.
-async fn metrics(State(shared): State<Arc<Shared>>, headers: axum::http::HeaderMap) -> Response {
-    let openmetrics = headers
-        .get_all(header::ACCEPT)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .any(|v| v.contains("application/openmetrics-text"));
-    if openmetrics {
-        (
-            [(
-                header::CONTENT_TYPE,
-                "application/openmetrics-text; version=1.0.0; charset=utf-8",
-            )],
-            shared.metrics.encode_openmetrics(),
-        )
-            .into_response()
-    } else {
-        (
-            [(
-                header::CONTENT_TYPE,
-                "text/plain; version=0.0.4; charset=utf-8",
-            )],
-            shared.metrics.encode_prometheus(),
-        )
-            .into_response()
-    }
+/// OpenMetrics 1.0 text, to every scraper: Prometheus negotiates and parses it natively, and
+/// serving one format means serving prometheus-client's own encoding unchanged.
+async fn metrics(State(shared): State<Arc<Shared>>) -> Response {
+    (
+        [(
+            header::CONTENT_TYPE,
+            crate::metrics::OPENMETRICS_CONTENT_TYPE,
+        )],
+        shared.metrics.encode_openmetrics(),
+    )
+        .into_response()
 }

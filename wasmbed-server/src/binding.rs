@@ -50,7 +50,7 @@ use std::time::SystemTime;
 
 use serde::{Deserialize, Serialize};
 
-use crate::registry::rfc3339;
+use crate::rfc3339::rfc3339;
 use wasmbed_protocol::DeviceId;
 
 /// The binding file's name in the state directory.

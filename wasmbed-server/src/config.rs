@@ -1,13 +1,51 @@
-//! [`GatewayConfig`]: every limit of the device server, named, documented and configurable.
+//! [`GatewayConfig`]: every limit of the device server, named, documented and configurable,
+//! how it is checked ([`ConfigError`]), and the gateway's [`Mode`].
 
 use std::time::Duration;
 
 use wasmbed_protocol::DEFAULT_MAX_FRAME_LEN;
 
+/// How the gateway's devices authenticate it (shown by `/health` as `"dev"` or
+/// `"production"`).
+///
+/// Deliberately exhaustive: a certificate is either self-signed or CA-signed, and callers
+/// (the binary picks the API token source by mode) should be made to handle a new case.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Mode {
+    /// Self-signed certificate, devices do not verify.
+    Dev,
+    /// CA-signed certificate, devices verify.
+    Production,
+}
+
+/// TLS connections beyond the limit that are still handshaken to be told ERROR(overloaded);
+/// past this many at once, they are closed without a word.
+pub const MAX_POLITE_REFUSALS: usize = 32;
+
+/// Default of [`GatewayConfig::max_offline_devices`]: devices remembered after they
+/// disconnect, for `GET /devices/{id}`; the longest-gone are forgotten first.
+pub const DEFAULT_MAX_OFFLINE_DEVICES: usize = 10_000;
+
 /// Limits and timings of the device server and API.
 ///
-/// The binary fills it from flags and `WASMBED_GATEWAY_*` variables; library users build it
-/// directly. [`GatewayConfig::validate`] checks it before anything starts.
+/// The binary fills it from flags and `WASMBED_GATEWAY_*` variables; library users start from
+/// [`GatewayConfig::default`] and change what they need with the `with_*` methods (one per
+/// field, so that a new field is not a breaking change):
+///
+/// ```
+/// use std::time::Duration;
+/// use wasmbed_server::GatewayConfig;
+///
+/// let config = GatewayConfig::default()
+///     .with_max_connections(500)
+///     .with_heartbeat_interval(Duration::from_secs(10));
+/// config.validate()?;
+/// assert_eq!(config.liveness_timeout(), Duration::from_secs(30));
+/// # Ok::<(), wasmbed_server::ConfigError>(())
+/// ```
+///
+/// [`GatewayConfig::validate`] checks it before anything starts.
 ///
 /// # Defaults
 ///
@@ -21,7 +59,7 @@ use wasmbed_protocol::DEFAULT_MAX_FRAME_LEN;
 /// * `inbound_queue_len`: 64 DATA messages kept per device for `GET /devices/{id}/data`
 /// * `inbound_bytes_limit`: 64 MiB of DATA kept for all devices together
 /// * `max_offline_devices`: 10,000 devices remembered after they disconnect
-///   ([`DEFAULT_MAX_OFFLINE_DEVICES`](crate::registry::DEFAULT_MAX_OFFLINE_DEVICES))
+///   ([`DEFAULT_MAX_OFFLINE_DEVICES`])
 /// * `echo_timeout`: 5 s for `POST /devices/{id}/echo`
 /// * `shutdown_grace`: 10 s to drain sessions on SIGTERM/SIGINT
 /// * `log_burst`: 10 lines per failure class (handshake class, protocol error, refused API
@@ -32,6 +70,7 @@ use wasmbed_protocol::DEFAULT_MAX_FRAME_LEN;
 /// * `http_idle_timeout`: 5 s without a request in progress or a byte moved, on both ports
 /// * `http2_max_concurrent_streams`: 8 streams per HTTP/2 connection (the TLS port)
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct GatewayConfig {
     /// Time from TCP accept to a finished TLS handshake; slower clients are closed.
     pub handshake_timeout: Duration,
@@ -112,25 +151,23 @@ impl GatewayConfig {
     ///
     /// # Errors
     ///
-    /// A message naming the field, its value and the allowed range.
-    pub fn validate(&self) -> Result<(), String> {
+    /// [`ConfigError`] naming the field, its value and the allowed range.
+    pub fn validate(&self) -> Result<(), ConfigError> {
         let secs = self.heartbeat_interval.as_secs();
         if !(1..=u64::from(u16::MAX)).contains(&secs) || self.heartbeat_interval.subsec_nanos() != 0
         {
-            return Err(format!(
-                "heartbeat interval {:?} must be whole seconds in 1..=65535",
-                self.heartbeat_interval
-            ));
+            return Err(ConfigError::HeartbeatInterval(self.heartbeat_interval));
         }
         // Every valid HELLO must fit, or a device with a long id could never connect.
         let min = wasmbed_protocol::MAX_HELLO_FRAME_LEN;
         if !(min..=MAX_MAX_FRAME_LEN).contains(&self.max_frame_len) {
-            return Err(format!(
-                "max frame length {} must be in {min}..={MAX_MAX_FRAME_LEN} bytes",
-                self.max_frame_len
-            ));
+            return Err(ConfigError::MaxFrameLen {
+                value: self.max_frame_len,
+                min,
+                max: MAX_MAX_FRAME_LEN,
+            });
         }
-        for (name, value) in [
+        for (field, value) in [
             ("max connections", self.max_connections),
             ("outbound queue length", self.outbound_queue_len),
             ("inbound queue length", self.inbound_queue_len),
@@ -148,10 +185,10 @@ impl GatewayConfig {
             ("log burst", self.log_burst as usize),
         ] {
             if value == 0 {
-                return Err(format!("{name} must be at least 1"));
+                return Err(ConfigError::Zero { field });
             }
         }
-        for (name, value) in [
+        for (field, value) in [
             ("handshake timeout", self.handshake_timeout),
             ("hello timeout", self.hello_timeout),
             ("echo timeout", self.echo_timeout),
@@ -159,17 +196,114 @@ impl GatewayConfig {
             ("HTTP header read timeout", self.http_header_read_timeout),
             ("HTTP idle timeout", self.http_idle_timeout),
         ] {
-            if value.is_zero() && name != "shutdown grace period" {
-                return Err(format!("{name} must be longer than 0"));
+            if value.is_zero() && field != "shutdown grace period" {
+                return Err(ConfigError::ZeroTimeout { field });
             }
             if value > MAX_TIMEOUT {
-                return Err(format!(
-                    "{name} {value:?} is longer than the maximum of {MAX_TIMEOUT:?}"
-                ));
+                return Err(ConfigError::TimeoutTooLong {
+                    field,
+                    value,
+                    max: MAX_TIMEOUT,
+                });
             }
         }
         Ok(())
     }
+}
+
+/// `with_*` setters, one per field, each documented with the field it sets.
+macro_rules! setters {
+    ($($(#[$doc:meta])* $setter:ident => $field:ident: $ty:ty;)*) => {
+        impl GatewayConfig {
+            $(
+                $(#[$doc])*
+                #[must_use]
+                pub fn $setter(mut self, $field: $ty) -> GatewayConfig {
+                    self.$field = $field;
+                    self
+                }
+            )*
+        }
+    };
+}
+
+setters! {
+    /// Sets [`GatewayConfig::handshake_timeout`].
+    with_handshake_timeout => handshake_timeout: Duration;
+    /// Sets [`GatewayConfig::hello_timeout`].
+    with_hello_timeout => hello_timeout: Duration;
+    /// Sets [`GatewayConfig::heartbeat_interval`] (whole seconds, 1..=65535).
+    with_heartbeat_interval => heartbeat_interval: Duration;
+    /// Sets [`GatewayConfig::max_frame_len`] (bytes).
+    with_max_frame_len => max_frame_len: u32;
+    /// Sets [`GatewayConfig::max_connections`].
+    with_max_connections => max_connections: usize;
+    /// Sets [`GatewayConfig::outbound_queue_len`] (frames per device).
+    with_outbound_queue_len => outbound_queue_len: usize;
+    /// Sets [`GatewayConfig::inbound_queue_len`] (DATA messages per device).
+    with_inbound_queue_len => inbound_queue_len: usize;
+    /// Sets [`GatewayConfig::inbound_bytes_limit`] (bytes, all devices together).
+    with_inbound_bytes_limit => inbound_bytes_limit: usize;
+    /// Sets [`GatewayConfig::max_offline_devices`].
+    with_max_offline_devices => max_offline_devices: usize;
+    /// Sets [`GatewayConfig::echo_timeout`].
+    with_echo_timeout => echo_timeout: Duration;
+    /// Sets [`GatewayConfig::shutdown_grace`].
+    with_shutdown_grace => shutdown_grace: Duration;
+    /// Sets [`GatewayConfig::log_burst`] (lines per class per 10 s).
+    with_log_burst => log_burst: u32;
+    /// Sets [`GatewayConfig::max_api_connections`].
+    with_max_api_connections => max_api_connections: usize;
+    /// Sets [`GatewayConfig::max_tls_http_connections`].
+    with_max_tls_http_connections => max_tls_http_connections: usize;
+    /// Sets [`GatewayConfig::http_header_read_timeout`].
+    with_http_header_read_timeout => http_header_read_timeout: Duration;
+    /// Sets [`GatewayConfig::http_idle_timeout`].
+    with_http_idle_timeout => http_idle_timeout: Duration;
+    /// Sets [`GatewayConfig::http2_max_concurrent_streams`].
+    with_http2_max_concurrent_streams => http2_max_concurrent_streams: u32;
+}
+
+/// A [`GatewayConfig`] field out of its range, from [`GatewayConfig::validate`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// The heartbeat interval is not whole seconds in 1..=65535 (HELLO_ACK carries it as a
+    /// 16-bit number of seconds).
+    #[error("heartbeat interval {0:?} must be whole seconds in 1..=65535")]
+    HeartbeatInterval(Duration),
+    /// `max_frame_len` is outside `min..=max`: below the largest HELLO, or above 16 MiB.
+    #[error("max frame length {value} must be in {min}..={max} bytes")]
+    MaxFrameLen {
+        /// The configured length, in bytes.
+        value: u32,
+        /// The smallest accepted: the largest valid HELLO frame.
+        min: u32,
+        /// The largest accepted ([`MAX_MAX_FRAME_LEN`]).
+        max: u32,
+    },
+    /// A count or limit is 0.
+    #[error("{field} must be at least 1")]
+    Zero {
+        /// The field, in words (`"max connections"`).
+        field: &'static str,
+    },
+    /// A timeout is 0 (only the shutdown grace period may be).
+    #[error("{field} must be longer than 0")]
+    ZeroTimeout {
+        /// The field, in words (`"hello timeout"`).
+        field: &'static str,
+    },
+    /// A timeout or grace period is longer than [`MAX_TIMEOUT`].
+    #[error("{field} {value:?} is longer than the maximum of {max:?}")]
+    TimeoutTooLong {
+        /// The field, in words.
+        field: &'static str,
+        /// The configured duration.
+        value: Duration,
+        /// The longest accepted.
+        max: Duration,
+    },
 }
 
 impl Default for GatewayConfig {
@@ -183,7 +317,7 @@ impl Default for GatewayConfig {
             outbound_queue_len: 64,
             inbound_queue_len: 64,
             inbound_bytes_limit: 64 << 20,
-            max_offline_devices: crate::registry::DEFAULT_MAX_OFFLINE_DEVICES,
+            max_offline_devices: DEFAULT_MAX_OFFLINE_DEVICES,
             echo_timeout: Duration::from_secs(5),
             shutdown_grace: Duration::from_secs(10),
             log_burst: 10,
@@ -193,5 +327,47 @@ impl Default for GatewayConfig {
             http_idle_timeout: Duration::from_secs(5),
             http2_max_concurrent_streams: 8,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::{ConfigError, GatewayConfig};
+
+    #[test]
+    fn each_out_of_range_field_is_named() {
+        let cases = [
+            (
+                GatewayConfig::default().with_heartbeat_interval(Duration::from_millis(1500)),
+                "heartbeat interval 1.5s must be whole seconds in 1..=65535",
+            ),
+            (
+                GatewayConfig::default().with_max_connections(0),
+                "max connections must be at least 1",
+            ),
+            (
+                GatewayConfig::default().with_hello_timeout(Duration::ZERO),
+                "hello timeout must be longer than 0",
+            ),
+            (
+                GatewayConfig::default().with_echo_timeout(Duration::from_secs(86_401)),
+                "echo timeout 86401s is longer than the maximum of 86400s",
+            ),
+        ];
+        for (config, message) in cases {
+            assert_eq!(config.validate().unwrap_err().to_string(), message);
+        }
+        assert!(matches!(
+            GatewayConfig::default().with_max_frame_len(16).validate(),
+            Err(ConfigError::MaxFrameLen { value: 16, .. })
+        ));
+        assert_eq!(
+            GatewayConfig::default()
+                .with_shutdown_grace(Duration::ZERO)
+                .validate(),
+            Ok(())
+        );
     }
 }

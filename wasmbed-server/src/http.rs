@@ -24,7 +24,7 @@ use tower::ServiceExt as _;
 use tracing::{debug, warn};
 
 use crate::metrics::Metrics;
-use crate::server::Shared;
+use crate::state::Shared;
 
 /// What an over-the-cap API client reads before the gateway closes its connection.
 const API_BUSY_RESPONSE: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\n\
@@ -46,7 +46,7 @@ pub(crate) enum Port {
 pub(crate) async fn api_accept_loop(shared: Arc<Shared>, listener: TcpListener, router: Router) {
     const FAILURE: &str = "API accept failed; retrying in 100 ms";
     while let Some((tcp, peer)) =
-        crate::server::accept_next(&shared, &listener, "api_accept", FAILURE).await
+        crate::accept::accept_next(&shared, &listener, "api_accept", FAILURE).await
     {
         match shared.api_connections.clone().try_acquire_owned() {
             Ok(permit) => {

@@ -9,36 +9,43 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
-use crate::server::HandshakeFailure;
+use crate::handshake_failure::HandshakeFailure;
 use wasmbed_protocol::MessageType;
+
+/// The `Content-Type` of [`Metrics::encode_openmetrics`]'s output (OpenMetrics 1.0 text).
+pub const OPENMETRICS_CONTENT_TYPE: &str =
+    "application/openmetrics-text; version=1.0.0; charset=utf-8";
 
 /// Labels of `wasmbed_handshakes_total`.
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
-pub struct HandshakeLabels {
+pub(crate) struct HandshakeLabels {
     /// `ok`, or the failure class ([`HandshakeFailure::as_str`] of one of
     /// [`HandshakeFailure::ALL`]).
-    pub result: &'static str,
+    pub(crate) result: &'static str,
 }
 
 /// Labels of `wasmbed_frames_total`.
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
-pub struct FrameLabels {
+pub(crate) struct FrameLabels {
     /// Message type, as [`MessageType::as_str`].
-    pub r#type: &'static str,
+    pub(crate) r#type: &'static str,
     /// `in` (device to gateway) or `out`.
-    pub direction: &'static str,
+    pub(crate) direction: &'static str,
 }
 
 /// Labels of `wasmbed_protocol_errors_total`.
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
-pub struct KindLabels {
+pub(crate) struct KindLabels {
     /// What went wrong, as a snake_case word.
-    pub kind: &'static str,
+    pub(crate) kind: &'static str,
 }
 
-/// The gateway's metrics, registered in one registry.
+/// The gateway's metrics, registered in one registry; [`Metrics::encode_openmetrics`] is what
+/// `GET /metrics` serves. The metric types are prometheus-client's, kept inside: the public
+/// surface is the encoded text, whose names are the contract.
 ///
-/// Names follow Prometheus conventions (base units, `_total` counters):
+/// Names follow Prometheus conventions (base units, `_total` counters; in OpenMetrics the
+/// `# TYPE` line names a counter family without `_total`, its samples with it):
 ///
 /// | metric | type | labels |
 /// | --- | --- | --- |
@@ -54,28 +61,28 @@ pub struct KindLabels {
 pub struct Metrics {
     registry: Registry,
     /// Device sessions past HELLO.
-    pub sessions_active: Gauge,
+    pub(crate) sessions_active: Gauge,
     /// Open TLS connections (devices and HTTP clients on the TLS port).
-    pub connections_active: Gauge,
+    pub(crate) connections_active: Gauge,
     /// TLS handshakes by result.
-    pub handshakes: Family<HandshakeLabels, Counter>,
+    pub(crate) handshakes: Family<HandshakeLabels, Counter>,
     /// Time from TCP accept to a finished TLS handshake, in seconds.
-    pub handshake_duration: Histogram,
+    pub(crate) handshake_duration: Histogram,
     /// Frames by type and direction.
-    pub frames: Family<FrameLabels, Counter>,
+    pub(crate) frames: Family<FrameLabels, Counter>,
     /// Protocol errors by kind.
-    pub protocol_errors: Family<KindLabels, Counter>,
+    pub(crate) protocol_errors: Family<KindLabels, Counter>,
     /// Connections refused, by reason.
-    pub refused: Family<KindLabels, Counter>,
+    pub(crate) refused: Family<KindLabels, Counter>,
     /// Device sessions ended, by reason.
-    pub sessions_closed: Family<KindLabels, Counter>,
+    pub(crate) sessions_closed: Family<KindLabels, Counter>,
     /// Device ids bound to a client certificate ([`DeviceBindings`](crate::binding::DeviceBindings)).
-    pub device_bindings: Gauge,
+    pub(crate) device_bindings: Gauge,
 }
 
 impl Metrics {
     /// A fresh registry with every metric at zero.
-    pub fn new() -> Metrics {
+    pub(crate) fn new() -> Metrics {
         let mut registry = Registry::with_prefix("wasmbed");
         let sessions_active = Gauge::default();
         registry.register(
@@ -180,7 +187,7 @@ impl Metrics {
     }
 
     /// Counts one frame.
-    pub fn frame(&self, message_type: MessageType, direction: Direction) {
+    pub(crate) fn frame(&self, message_type: MessageType, direction: Direction) {
         self.frames
             .get_or_create(&FrameLabels {
                 r#type: message_type.as_str(),
@@ -190,53 +197,17 @@ impl Metrics {
     }
 
     /// Counts under a `kind` label.
-    pub fn count(family: &Family<KindLabels, Counter>, kind: &'static str) {
+    pub(crate) fn count(family: &Family<KindLabels, Counter>, kind: &'static str) {
         family.get_or_create(&KindLabels { kind }).inc();
     }
 
-    /// The registry in the OpenMetrics 1.0 text format, ending in `# EOF`
-    /// (`application/openmetrics-text; version=1.0.0`).
+    /// Every metric in the OpenMetrics 1.0 text format, ending in `# EOF`, as
+    /// prometheus-client encodes it; served with [`OPENMETRICS_CONTENT_TYPE`].
     pub fn encode_openmetrics(&self) -> String {
         let mut out = String::new();
         // Writing to a String cannot fail.
         let _ = prometheus_client::encoding::text::encode(&mut out, &self.registry);
         out
-    }
-
-    /// The registry in the Prometheus text exposition format 0.0.4
-    /// (`text/plain; version=0.0.4`), for scrapers that do not ask for OpenMetrics.
-    ///
-    /// The OpenMetrics output differs only in ways this rewrites: counter families are named
-    /// without `_total` in `# HELP`/`# TYPE` (Prometheus text names them like their samples),
-    /// and it has `# UNIT` and `# EOF` lines.
-    pub fn encode_prometheus(&self) -> String {
-        let openmetrics = self.encode_openmetrics();
-        let counters: Vec<&str> = openmetrics
-            .lines()
-            .filter_map(|line| line.strip_prefix("# TYPE ")?.strip_suffix(" counter"))
-            .collect();
-        let mut out = String::with_capacity(openmetrics.len());
-        for line in openmetrics.lines() {
-            if line == "# EOF" || line.starts_with("# UNIT ") {
-                continue;
-            }
-            let renamed = ["# HELP ", "# TYPE "].iter().find_map(|prefix| {
-                let rest = line.strip_prefix(prefix)?;
-                let (name, tail) = rest.split_once(' ')?;
-                counters
-                    .contains(&name)
-                    .then(|| format!("{prefix}{name}_total {tail}"))
-            });
-            out.push_str(renamed.as_deref().unwrap_or(line));
-            out.push('\n');
-        }
-        out
-    }
-}
-
-impl Default for Metrics {
-    fn default() -> Metrics {
-        Metrics::new()
     }
 }
 
@@ -248,7 +219,7 @@ impl fmt::Debug for Metrics {
 
 /// Which way a frame went.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Direction {
+pub(crate) enum Direction {
     /// Device to gateway.
     In,
     /// Gateway to device.
@@ -257,7 +228,7 @@ pub enum Direction {
 
 impl Direction {
     /// `in` or `out`.
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Direction::In => "in",
             Direction::Out => "out",

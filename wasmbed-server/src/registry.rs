@@ -13,35 +13,22 @@ use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::net::SocketAddr;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
 use bytes::Bytes;
 use serde::{Serialize, Serializer};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-/// Default of [`GatewayConfig::max_offline_devices`](crate::GatewayConfig::max_offline_devices):
-/// devices remembered after they disconnect, for `GET /devices/{id}`; the longest-gone are
-/// forgotten first.
-pub const DEFAULT_MAX_OFFLINE_DEVICES: usize = 10_000;
+use crate::command::{self, Command, DeviceHandle};
+use crate::config::GatewayConfig;
+use crate::rfc3339::rfc3339;
+use crate::tls_params::{CipherSuite, TlsVersion};
 
-/// What the API asks a session to do.
-#[derive(Debug)]
-pub enum Command {
-    /// Send DATA with these bytes.
-    Data(Bytes),
-    /// Send ECHO with these bytes and report the round trip.
-    Echo {
-        /// Payload.
-        payload: Bytes,
-        /// Receives the round-trip time and the reply's payload.
-        reply: oneshot::Sender<(Duration, Bytes)>,
-    },
-}
-
-/// A device's connection state.
+/// A device's connection state (`"connected"`, `"unreachable"`, `"disconnected"` in JSON).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum DeviceState {
     /// A session is open.
     Connected,
@@ -53,6 +40,7 @@ pub enum DeviceState {
 
 /// What the gateway knows about a device (the JSON of `GET /devices/{id}`).
 #[derive(Debug, Clone, Serialize)]
+#[non_exhaustive]
 pub struct DeviceInfo {
     /// The id from HELLO.
     pub device_id: String,
@@ -62,10 +50,10 @@ pub struct DeviceInfo {
     pub firmware_version: String,
     /// The device's address as the gateway sees it.
     pub peer_addr: SocketAddr,
-    /// Negotiated TLS version, e.g. `TLSv1_3`.
-    pub tls_version: String,
-    /// Negotiated cipher suite.
-    pub cipher_suite: String,
+    /// Negotiated TLS version; `"TLSv1.3"` or `"TLSv1.2"` in JSON.
+    pub tls_version: TlsVersion,
+    /// Negotiated cipher suite; its name in JSON, e.g. `"TLS13_AES_128_GCM_SHA256"`.
+    pub cipher_suite: CipherSuite,
     /// Subject CN of the client certificate (mTLS), if one was presented.
     pub client_certificate_cn: Option<String>,
     /// When the session started; RFC 3339 UTC with seconds in JSON.
@@ -94,8 +82,8 @@ impl DeviceInfo {
         device_id: String,
         firmware_version: String,
         peer_addr: SocketAddr,
-        tls_version: String,
-        cipher_suite: String,
+        tls_version: TlsVersion,
+        cipher_suite: CipherSuite,
         client_certificate_cn: Option<String>,
     ) -> DeviceInfo {
         let now = SystemTime::now();
@@ -122,7 +110,7 @@ impl DeviceInfo {
 /// The handle the registry keeps for a live session.
 #[derive(Debug)]
 struct Live {
-    commands: mpsc::Sender<Command>,
+    commands: DeviceHandle,
     taken_over: CancellationToken,
 }
 
@@ -150,6 +138,7 @@ struct Entry {
 pub struct Registry {
     state: Mutex<State>,
     next_session: AtomicU64,
+    outbound_queue_len: usize,
     inbound_queue_len: usize,
     inbound_bytes_limit: usize,
     max_offline_devices: usize,
@@ -201,28 +190,27 @@ impl State {
 pub struct Registration {
     /// The session's id.
     pub session_id: u64,
-    /// Cancelled when a newer session for the same device takes over.
-    pub taken_over: CancellationToken,
     /// Whether an older session was taken over.
     pub replaced: bool,
+    /// Cancelled when a newer session for the same device takes over.
+    pub(crate) taken_over: CancellationToken,
+    /// What the API asks of the session ([`Registry::device`] is the sending end).
+    pub(crate) commands: mpsc::Receiver<Command>,
 }
 
 impl Registry {
-    /// An empty registry keeping up to `inbound_queue_len` DATA messages per device,
-    /// `inbound_bytes_limit` bytes of DATA in all, and up to `max_offline_devices` devices
-    /// after they disconnect (the fields of [`GatewayConfig`](crate::GatewayConfig) of the
-    /// same names).
-    pub fn new(
-        inbound_queue_len: usize,
-        inbound_bytes_limit: usize,
-        max_offline_devices: usize,
-    ) -> Registry {
+    /// An empty registry with the limits of `config`: `outbound_queue_len` commands queued
+    /// per session, `inbound_queue_len` DATA messages kept per device,
+    /// `inbound_bytes_limit` bytes of DATA in all, and `max_offline_devices` devices
+    /// remembered after they disconnect.
+    pub fn new(config: &GatewayConfig) -> Registry {
         Registry {
             state: Mutex::new(State::default()),
             next_session: AtomicU64::new(1),
-            inbound_queue_len,
-            inbound_bytes_limit,
-            max_offline_devices,
+            outbound_queue_len: config.outbound_queue_len,
+            inbound_queue_len: config.inbound_queue_len,
+            inbound_bytes_limit: config.inbound_bytes_limit,
+            max_offline_devices: config.max_offline_devices,
         }
     }
 
@@ -235,11 +223,13 @@ impl Registry {
     }
 
     /// Registers a new session for `info.device_id`; an existing session for the same id is
-    /// told to leave (newest wins).
-    pub fn register(&self, mut info: DeviceInfo, commands: mpsc::Sender<Command>) -> Registration {
+    /// told to leave (newest wins). The session's command queue holds `outbound_queue_len`
+    /// commands.
+    pub fn register(&self, mut info: DeviceInfo) -> Registration {
         let session_id = self.next_session.fetch_add(1, Ordering::Relaxed);
         info.session_id = session_id;
         let taken_over = CancellationToken::new();
+        let (commands, receiver) = command::queue(self.outbound_queue_len);
         let live = Live {
             commands,
             taken_over: taken_over.clone(),
@@ -277,8 +267,9 @@ impl Registry {
         };
         Registration {
             session_id,
-            taken_over,
             replaced,
+            taken_over,
+            commands: receiver,
         }
     }
 
@@ -370,7 +361,7 @@ impl Registry {
 
     /// Takes the queued DATA of a device (receive time, bytes), oldest first; `None` for an
     /// unknown device.
-    pub fn drain_inbound(&self, device_id: &str) -> Option<Vec<(String, Bytes)>> {
+    pub fn drain_inbound(&self, device_id: &str) -> Option<Vec<(SystemTime, Bytes)>> {
         let drained = {
             let mut guard = self.lock();
             let state = &mut *guard;
@@ -383,12 +374,7 @@ impl Registry {
             state.inbound_bytes -= drained.iter().map(|(_, d)| d.len()).sum::<usize>();
             drained
         };
-        Some(
-            drained
-                .into_iter()
-                .map(|(at, data)| (rfc3339(at), data))
-                .collect(),
-        )
+        Some(drained.into())
     }
 
     /// Bytes of DATA held for all devices.
@@ -396,8 +382,8 @@ impl Registry {
         self.lock().inbound_bytes
     }
 
-    /// The command channel of a connected device.
-    pub fn commands(&self, device_id: &str) -> Option<mpsc::Sender<Command>> {
+    /// A handle to send DATA and ECHO to a connected device; `None` when it is not connected.
+    pub fn device(&self, device_id: &str) -> Option<DeviceHandle> {
         self.lock()
             .devices
             .get(device_id)
@@ -441,34 +427,37 @@ fn serialize_rfc3339<S: Serializer>(time: &SystemTime, serializer: S) -> Result<
     serializer.serialize_str(&rfc3339(*time))
 }
 
-/// RFC 3339 UTC with seconds.
-pub(crate) fn rfc3339(time: SystemTime) -> String {
-    time::OffsetDateTime::from(time)
-        .replace_nanosecond(0)
-        .unwrap_or_else(|_| time::OffsetDateTime::from(time))
-        .format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_default()
-}
-
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use std::time::Duration;
 
-    fn registry(queue: usize, bytes: usize) -> Registry {
-        Registry::new(queue, bytes, DEFAULT_MAX_OFFLINE_DEVICES)
+    use super::*;
+    use crate::command::CommandError;
+
+    fn limits(queue: usize, bytes: usize, offline: usize) -> Registry {
+        Registry::new(
+            &GatewayConfig::default()
+                .with_inbound_queue_len(queue)
+                .with_inbound_bytes_limit(bytes)
+                .with_max_offline_devices(offline),
+        )
     }
 
-    fn connect(registry: &Registry, id: &str) -> (u64, mpsc::Receiver<Command>) {
-        let (tx, rx) = mpsc::channel(1);
+    fn registry(queue: usize, bytes: usize) -> Registry {
+        limits(queue, bytes, crate::config::DEFAULT_MAX_OFFLINE_DEVICES)
+    }
+
+    fn connect(registry: &Registry, id: &str) -> (u64, Registration) {
         let info = DeviceInfo::new(
             id.into(),
             String::new(),
             "127.0.0.1:1".parse().unwrap(),
-            String::new(),
-            String::new(),
+            TlsVersion::Tls13,
+            CipherSuite::new("TLS13_AES_128_GCM_SHA256"),
             None,
         );
-        (registry.register(info, tx).session_id, rx)
+        let registration = registry.register(info);
+        (registration.session_id, registration)
     }
 
     #[test]
@@ -518,7 +507,7 @@ mod tests {
 
     #[test]
     fn the_longest_gone_is_forgotten_first_and_connected_devices_never() {
-        let r = Registry::new(4, 1 << 20, 2);
+        let r = limits(4, 1 << 20, 2);
         let (_live, _rx) = connect(&r, "live");
         for id in ["a", "b", "c"] {
             let (session, _rx) = connect(&r, id);
@@ -539,7 +528,7 @@ mod tests {
 
     #[test]
     fn forgetting_a_device_releases_its_bytes_and_the_budget_skips_drained_devices() {
-        let r = Registry::new(4, 10, 1);
+        let r = limits(4, 10, 1);
         let (a, _rx) = connect(&r, "a");
         r.push_inbound("a", Bytes::from_static(b"aaaa"));
         r.unregister("a", a, DeviceState::Disconnected);
@@ -558,6 +547,36 @@ mod tests {
         assert_eq!((c.data_queued, c.data_dropped), (2, 1));
         assert_eq!(r.get("b").unwrap().data_dropped, 0);
         assert_eq!(r.inbound_bytes(), 8);
+    }
+
+    #[tokio::test]
+    async fn a_device_handle_queues_up_to_the_limit_and_outlives_its_session() {
+        let r = Registry::new(&GatewayConfig::default().with_outbound_queue_len(1));
+        assert!(r.device("d").is_none(), "never connected");
+        let (_session, mut registration) = connect(&r, "d");
+        let device = r.device("d").unwrap();
+        device.try_send_data(Bytes::from_static(b"one")).unwrap();
+        assert_eq!(
+            device.try_send_data(Bytes::from_static(b"two")),
+            Err(CommandError::QueueFull)
+        );
+        match registration.commands.recv().await {
+            Some(Command::Data(data)) => assert_eq!(data, Bytes::from_static(b"one")),
+            other => panic!("expected DATA, got {other:?}"),
+        }
+        let echo = device.try_echo(Bytes::from_static(b"ping")).unwrap();
+        let Some(Command::Echo { payload, reply }) = registration.commands.recv().await else {
+            panic!("expected ECHO");
+        };
+        let rtt = Duration::from_millis(3);
+        reply.send((rtt, payload)).unwrap();
+        assert_eq!(echo.wait().await, Some((rtt, Bytes::from_static(b"ping"))));
+        // The session ends: the handle says so instead of queueing into nothing.
+        drop(registration);
+        assert_eq!(
+            device.try_send_data(Bytes::from_static(b"late")),
+            Err(CommandError::Disconnected)
+        );
     }
 
     #[test]

@@ -10,26 +10,23 @@ use std::time::{Duration, Instant};
 use bytes::{Bytes, BytesMut};
 use futures_util::{SinkExt, StreamExt};
 use tokio::net::TcpStream;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::oneshot;
 use tokio::time::timeout_at;
 use tokio_rustls::server::TlsStream;
 use tokio_util::codec::Framed;
 use tracing::{debug, info, warn};
 
+use crate::admission::{Refusal, bind, check_hello};
 use crate::binding::Binding;
+use crate::command::Command;
 use crate::metrics::{Direction, Metrics};
-use crate::registry::{Command, DeviceInfo, DeviceState, Registration};
-use crate::server::Shared;
-use crate::tls_http::Rewind;
-use crate::tls_io::Alerting;
+use crate::registry::{DeviceInfo, DeviceState, Registration};
+use crate::rewind::Rewind;
+use crate::state::Shared;
+use crate::tls_io::{Alerting, Tls};
 use wasmbed_protocol::{
     ErrorCode, Frame, FrameCodec, GoodbyeReason, Message, PROTOCOL_VERSION, ProtocolError,
 };
-
-/// A session's TLS stream, boxed: moving it between the nested futures of a session then moves
-/// a pointer, not the stream, and the compiler no longer keeps several copies of it in every
-/// connection's task (which made the task about 14 KiB).
-pub(crate) type Tls = Box<TlsStream<TcpStream>>;
 
 type Stream = Framed<Rewind<Alerting<Tls>>, FrameCodec>;
 
@@ -75,17 +72,12 @@ pub(crate) async fn run(
     {
         return refuse_credentials(&shared, tls, peer, &why).await;
     }
-    let (tls_version, cipher_suite) = {
-        let conn = tls.get_ref().1;
-        (
-            conn.protocol_version()
-                .map(|v| format!("{v:?}"))
-                .unwrap_or_default(),
-            conn.negotiated_cipher_suite()
-                .map(|s| format!("{:?}", s.suite()))
-                .unwrap_or_default(),
-        )
-    };
+    let (tls_version, cipher_suite) = crate::tls_params::negotiated(
+        tls.get_ref()
+            .1
+            .negotiated_cipher_suite()
+            .expect("a finished handshake has negotiated a cipher suite"),
+    );
     let mut stream = framed(tls, read, shared.config.max_frame_len);
 
     let first = tokio::select! {
@@ -138,7 +130,6 @@ pub(crate) async fn run(
         }
     };
 
-    let (commands_tx, commands) = mpsc::channel(shared.config.outbound_queue_len);
     let info = DeviceInfo::new(
         device_id.clone(),
         firmware_version.clone(),
@@ -147,7 +138,7 @@ pub(crate) async fn run(
         cipher_suite,
         client_cn,
     );
-    let registration = shared.registry.register(info, commands_tx);
+    let registration = shared.registry.register(info);
     shared.metrics.sessions_active.inc();
     info!(
         device_id,
@@ -175,108 +166,11 @@ pub(crate) async fn run(
         trust,
     };
     let end = match session.send(&mut stream, ack).await {
-        Ok(()) => session.serve(&mut stream, commands).await,
+        Ok(()) => session.serve(&mut stream).await,
         Err(e) => dropped_or_io(e),
     };
     // Boxed: allocated once at the end instead of held in every idle session's task.
     Box::pin(session.finish(stream, end)).await;
-}
-
-/// Why a first frame is not an acceptable HELLO.
-struct Refusal {
-    code: ErrorCode,
-    /// Label of `wasmbed_protocol_errors_total`.
-    kind: &'static str,
-    message: String,
-}
-
-/// Checks the first frame: a HELLO of our version whose device id matches the client
-/// certificate (mTLS), and, under optional mTLS, an id once bound to a certificate (see
-/// [`crate::binding`]) is not claimed without one. Returns the device id and firmware version.
-fn check_hello(
-    shared: &Shared,
-    message: Message,
-    client_cn: Option<&str>,
-) -> Result<(String, String), Refusal> {
-    let refuse = |code, kind, message| {
-        Err(Refusal {
-            code,
-            kind,
-            message,
-        })
-    };
-    let (version, device_id, firmware_version) = match message {
-        Message::Hello {
-            version,
-            device_id,
-            firmware_version,
-        } => (version, device_id, firmware_version),
-        other => {
-            let got = other.message_type().as_str();
-            return refuse(
-                ErrorCode::UnexpectedMessage,
-                "unexpected_message",
-                format!("expected HELLO first, got {got}"),
-            );
-        }
-    };
-    if version != PROTOCOL_VERSION {
-        return refuse(
-            ErrorCode::UnsupportedVersion,
-            "unsupported_version",
-            format!(
-                "protocol version {version} is not supported; this gateway speaks {PROTOCOL_VERSION}"
-            ),
-        );
-    }
-    match client_cn {
-        Some(cn) if cn != device_id => refuse(
-            ErrorCode::DeviceIdMismatch,
-            "device_id_mismatch",
-            format!("device id {device_id:?} does not match the client certificate's CN {cn:?}"),
-        ),
-        None if shared.bindings.is_bound(&device_id) => refuse(
-            ErrorCode::DeviceIdMismatch,
-            "device_id_mismatch",
-            format!("device id {device_id:?} is bound to a client certificate; present it"),
-        ),
-        _ => Ok((device_id, firmware_version)),
-    }
-}
-
-/// Binds the device id to its client certificate (a no-op for a known id); returns once the
-/// binding is in the state file, so that no device gets HELLO_ACK for a binding a crash could
-/// lose.
-async fn bind(shared: &Shared, cert: Binding, peer: SocketAddr) -> Result<(), Refusal> {
-    let device_id = cert.device_id.clone();
-    match shared.bindings.bind(cert).await {
-        Ok(false) => Ok(()),
-        Ok(true) => {
-            shared
-                .metrics
-                .device_bindings
-                .set(shared.bindings.len() as i64);
-            info!(
-                device_id,
-                %peer,
-                "device id bound to its client certificate; from now on it is refused without one"
-            );
-            Ok(())
-        }
-        Err(e) => {
-            if let Some(suppressed) = shared.log_limiter.allow("binding_write_failed") {
-                let cause = std::error::Error::source(&e).map(ToString::to_string);
-                tracing::error!(device_id, %peer, error = %e, cause, suppressed_since_last = suppressed, "cannot record a device binding; device refused");
-            }
-            Err(Refusal {
-                code: ErrorCode::Internal,
-                kind: "binding_write_failed",
-                message:
-                    "the gateway cannot record this device id's certificate binding; retry later"
-                        .into(),
-            })
-        }
-    }
 }
 
 /// Why a session ended.
@@ -330,7 +224,7 @@ struct Session {
 }
 
 impl Session {
-    async fn serve(&mut self, stream: &mut Stream, mut commands: mpsc::Receiver<Command>) -> End {
+    async fn serve(&mut self, stream: &mut Stream) -> End {
         let liveness = self.shared.config.liveness_timeout();
         let mut deadline = Instant::now() + liveness;
         loop {
@@ -342,7 +236,7 @@ impl Session {
                         return End::CredentialsRevoked(why);
                     }
                 }
-                Some(command) = commands.recv() => {
+                Some(command) = self.registration.commands.recv() => {
                     if let Err(e) = self.command(stream, command).await {
                         return dropped_or_io(e);
                     }

@@ -17,8 +17,6 @@ use tokio_rustls::rustls::HandshakeKind;
 use tokio_rustls::rustls::server::ServerConnection;
 use wasmbed_tls::ClientVerifier;
 
-use crate::server::Gateway;
-
 /// The client verifier the gateway re-checks certificates with, and the reload generation.
 #[derive(Debug)]
 pub(crate) struct Trust {
@@ -60,6 +58,17 @@ impl Trust {
         verifier.verify_now(chain).map_err(|e| e.to_string())
     }
 
+    /// Checks certificates with `verifier` from now on; set once, later calls are ignored.
+    pub(crate) fn set_verifier(&self, verifier: Arc<ClientVerifier>) {
+        let _ = self.verifier.set(verifier);
+    }
+
+    /// Records a reload of the client CAs or CRLs and wakes every watching session.
+    pub(crate) fn changed_now(&self) {
+        *self.last_change.lock().unwrap_or_else(|p| p.into_inner()) = Some(Instant::now());
+        self.generation.send_modify(|g| *g += 1);
+    }
+
     /// [`Trust::check`] for a resumed session; full handshakes were verified by rustls.
     pub(crate) fn check_resumed(&self, conn: &ServerConnection) -> Result<(), String> {
         if conn.handshake_kind() == Some(HandshakeKind::Resumed) {
@@ -78,27 +87,6 @@ pub(crate) async fn changed(receiver: &mut Option<watch::Receiver<u64>>) {
         return;
     }
     std::future::pending().await
-}
-
-impl Gateway {
-    /// Checks client certificates after the handshake with `verifier`, the one given to
-    /// `wasmbed_tls::server_config_with_verifier`: resumed sessions are verified again at the
-    /// current time (an expired, revoked or no longer trusted certificate ends them with
-    /// GOODBYE `CredentialsRevoked` before HELLO), and [`Gateway::client_trust_changed`]
-    /// re-checks live sessions. Set once; later calls are ignored.
-    pub fn with_client_verifier(self, verifier: Arc<ClientVerifier>) -> Gateway {
-        let _ = self.shared().trust.verifier.set(verifier);
-        self
-    }
-
-    /// Tells live sessions that the client CAs or CRLs changed (after
-    /// `ClientVerifier::replace`): each session with a certificate verifies it again and, if
-    /// it is no longer accepted, ends with GOODBYE `CredentialsRevoked` and a log line.
-    pub fn client_trust_changed(&self) {
-        let trust = &self.shared().trust;
-        *trust.last_change.lock().unwrap_or_else(|p| p.into_inner()) = Some(Instant::now());
-        trust.generation.send_modify(|g| *g += 1);
-    }
 }
 
 #[cfg(test)]

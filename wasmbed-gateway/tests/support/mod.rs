@@ -400,10 +400,7 @@ pub fn run(args: &[&str], dir: &Path) -> (i32, String, String) {
 }
 
 pub fn device_options(id: &str) -> DeviceOptions {
-    DeviceOptions {
-        device_id: id.to_owned(),
-        ..DeviceOptions::default()
-    }
+    DeviceOptions::new(id)
 }
 
 pub fn dev_tls() -> Arc<ClientConfig> {
