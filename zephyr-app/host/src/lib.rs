@@ -8,6 +8,11 @@
 //! host and port; the tests in `tests/` and the fuzz targets use it. This crate is the
 //! project's only `unsafe` code.
 //!
+//! The other C the crate links is reached through its modules: [`protocol`] (the frame codec,
+//! split like this endpoint half into `ffi`, safe wrappers and comparison), [`backoff`] (the
+//! reconnect delay) and [`device`] (the whole firmware on the host port, which the
+//! `wasmbed-device` binary in `zephyr-app/device` runs).
+//!
 //! # Example
 //!
 //! ```
