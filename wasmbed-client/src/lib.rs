@@ -49,6 +49,7 @@ use std::collections::HashMap;
 use std::io;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use futures_util::{SinkExt, StreamExt};
@@ -234,6 +235,7 @@ pub struct DeviceClient {
     task: JoinHandle<SessionEnd>,
     heartbeat_interval: Duration,
     max_frame_len: u32,
+    stable: Arc<AtomicBool>,
 }
 
 type Stream = Framed<TlsStream<TcpStream>, FrameCodec>;
@@ -323,13 +325,21 @@ impl DeviceClient {
         let (requests, requests_rx) = mpsc::channel(64);
         let (data_tx, data) = mpsc::channel(256);
         let heartbeats = options.heartbeats.then_some(heartbeat_interval);
-        let task = tokio::spawn(run(stream, requests_rx, data_tx, heartbeats));
+        let stable = Arc::new(AtomicBool::new(false));
+        let task = tokio::spawn(run(
+            stream,
+            requests_rx,
+            data_tx,
+            heartbeats,
+            stable.clone(),
+        ));
         Ok(DeviceClient {
             requests,
             data,
             task,
             heartbeat_interval,
             max_frame_len,
+            stable,
         })
     }
 
@@ -400,6 +410,7 @@ async fn run(
     mut requests: mpsc::Receiver<Request>,
     data: mpsc::Sender<Bytes>,
     heartbeats: Option<Duration>,
+    stable: Arc<AtomicBool>,
 ) -> SessionEnd {
     let started = Instant::now();
     let mut next_id: u32 = 2;
@@ -443,6 +454,14 @@ async fn run(
                         let _ = data.try_send(bytes);
                         None
                     }
+                    // The firmware's rule (gateway_client.c): a session that has lasted a
+                    // heartbeat interval and has its heartbeat answered is stable.
+                    Message::HeartbeatAck => {
+                        if heartbeats.is_some_and(|interval| started.elapsed() >= interval) {
+                            stable.store(true, Ordering::Relaxed);
+                        }
+                        None
+                    }
                     Message::Goodbye { reason } => return SessionEnd::Goodbye(reason),
                     Message::Error { code, message } => return SessionEnd::Error(code, message),
                     _ => None,
@@ -455,6 +474,23 @@ async fn run(
         {
             return SessionEnd::Closed;
         }
+    }
+}
+
+/// The backoff attempt after a session that ended with `end`, as the firmware counts
+/// (`gateway_client.c`, `docs/protocol.md` "Reconnecting"): a stable session (it lasted a
+/// heartbeat interval and a heartbeat was answered) starts again from the first delay; a
+/// GOODBYE saying another session holds the id, or that the certificate is no longer accepted,
+/// waits the longest delay, because reconnecting at once would meet the same answer; any other
+/// end counts as one more failure. Not resetting at HELLO_ACK is what slows down a gateway
+/// that accepts and drops at once.
+fn next_attempt(attempt: u32, stable: bool, end: &SessionEnd) -> u32 {
+    match end {
+        SessionEnd::Goodbye(GoodbyeReason::TakenOver | GoodbyeReason::CredentialsRevoked) => {
+            Backoff::MAX_SHIFT
+        }
+        _ if stable => 0,
+        _ => attempt,
     }
 }
 
@@ -499,6 +535,9 @@ pub struct Status {
 
 /// A device that keeps its session: it reconnects with [`Backoff`] whenever the session ends
 /// (gateway restart, takeover, network loss), like the firmware, until [`PersistentDevice::stop`].
+/// Attempts are counted as the firmware counts them: only a stable session (one heartbeat
+/// interval with an answered heartbeat) starts again from the first delay, and GOODBYE
+/// `taken_over` or `credentials_revoked` waits the longest (`docs/protocol.md`, "Reconnecting").
 ///
 /// Heartbeats and the gateway's ECHO are answered as by [`DeviceClient`]; DATA from the gateway
 /// is discarded.
@@ -537,7 +576,7 @@ impl PersistentDevice {
                     };
                     match client {
                         Ok(client) => {
-                            attempt = 0;
+                            let stable = client.stable.clone();
                             status_tx.send_modify(|s| {
                                 s.connected = true;
                                 s.sessions += 1;
@@ -565,6 +604,7 @@ impl PersistentDevice {
                                 s.connected = false;
                                 s.last_error = Some(format!("session ended: {end:?}"));
                             });
+                            attempt = next_attempt(attempt, stable.load(Ordering::Relaxed), &end);
                         }
                         Err(e) => status_tx.send_modify(|s| s.last_error = Some(e.to_string())),
                     }
@@ -604,6 +644,25 @@ mod tests {
     use std::error::Error as _;
 
     use super::*;
+
+    /// The firmware's counting (gateway_client.c): HELLO_ACK alone resets nothing, a stable
+    /// session resets, takeover and revoked credentials jump to the longest delay.
+    #[test]
+    fn reconnect_attempts_are_counted_like_the_firmware() {
+        let backoff = Backoff::default();
+        assert_eq!(next_attempt(3, false, &SessionEnd::Closed), 3);
+        assert_eq!(next_attempt(3, true, &SessionEnd::Closed), 0);
+        assert_eq!(
+            next_attempt(0, false, &SessionEnd::Goodbye(GoodbyeReason::Shutdown)),
+            0
+        );
+        for reason in [GoodbyeReason::TakenOver, GoodbyeReason::CredentialsRevoked] {
+            let attempt = next_attempt(0, true, &SessionEnd::Goodbye(reason));
+            assert_eq!(backoff.delay_with(attempt, 0), backoff.max / 2);
+            let top = u32::try_from((backoff.max - backoff.max / 2).as_millis()).unwrap();
+            assert_eq!(backoff.delay_with(attempt, top), backoff.max);
+        }
+    }
 
     /// Issue 12: an error's message and its source are printed one after the other by
     /// `{:#}`-style chains, so the message must not repeat the source.

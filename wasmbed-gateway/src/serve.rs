@@ -173,8 +173,7 @@ async fn serve_async(args: ServeArgs, config: GatewayConfig) -> Result<()> {
     };
     let tls = server_config_with_verifier(resolver.clone(), verifier.clone())?;
     let bindings = device_bindings(&args)?;
-    let mut gateway =
-        Gateway::with_bindings(config, tls, mode, bindings)?;
+    let mut gateway = Gateway::with_bindings(config, tls, mode, bindings)?;
     if let Some(verifier) = &verifier {
         gateway = gateway.with_client_verifier(verifier.clone());
     }

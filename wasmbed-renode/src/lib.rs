@@ -106,9 +106,9 @@ pub use mailbox::{Mailbox, MailboxRegion};
 pub use provision::{Locator, Provisioning, provision};
 pub use render::render;
 pub use script::{Network, Script, ScriptBuilder, Uart};
-/// The device id that names a device's artefacts: the one rule of `wasmbed-protocol`
-/// (`docs/protocol.md`, "HELLO (0x01)"), re-exported so provisioning needs no other import.
-pub use wasmbed_protocol::{DeviceId, DeviceIdError};
 /// A script's memory writes read back, and the type of those writes: the endpoint crate's
 /// [`sysbus`](wasmbed_endpoint::sysbus) module, re-exported so a script's users need one crate.
 pub use wasmbed_endpoint::sysbus as reader;
+/// The device id that names a device's artefacts: the one rule of `wasmbed-protocol`
+/// (`docs/protocol.md`, "HELLO (0x01)"), re-exported so provisioning needs no other import.
+pub use wasmbed_protocol::{DeviceId, DeviceIdError};
