@@ -232,12 +232,7 @@ fn pki_commands_write_files_with_safe_modes() {
     std::fs::write(dir.path().join("out/old.pem"), &old_pem).unwrap();
     let old_cert = wasmbed_tls::load_certificates(&dir.path().join("out/old.pem")).unwrap();
     let old_bytes = wasmbed_tls::certificate_serial(&old_cert[0]).unwrap();
-    let old_serial: String = old_bytes
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect::<Vec<_>>()
-        .join(":");
-    assert_eq!(serial, old_serial);
+    assert_eq!(serial, hex::encode(&old_bytes));
     let (code, out, err) = run(
         &[
             "pki",
