@@ -2,6 +2,10 @@
 //!
 //! With no arguments it serves in dev mode; see `wasmbed-gateway --help`.
 
+// The doc comments on the clap types are the `--help` text, written for a terminal
+// (`<out-dir>/<id>.pem`, `[::1]:8080`), not for rustdoc.
+#![allow(rustdoc::invalid_html_tags, rustdoc::broken_intra_doc_links)]
+
 mod api_token;
 mod cli;
 mod cli_endpoint;
