@@ -237,7 +237,8 @@ pub(crate) struct ServeArgs {
     )]
     pub(crate) device_max_content_len: usize,
     /// Seconds between checks of --cert/--key, --client-ca and --crl for changes (0: reload
-    /// only on SIGHUP).
+    /// only on SIGHUP). A change is a different file behind the path, symbolic links followed
+    /// (a Kubernetes Secret update swaps its ..data link), or a new size or mtime.
     #[arg(long, env = "WASMBED_GATEWAY_RELOAD_CHECK_SECS", default_value_t = 10)]
     pub(crate) reload_check_secs: u64,
     /// Log lines per class of failure (handshake class, protocol error, refused API client,
