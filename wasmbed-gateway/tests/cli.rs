@@ -349,6 +349,7 @@ fn flag_combinations_are_refused_naming_both_flags() {
     for (args, env) in [
         (vec![], [("WASMBED_GATEWAY_REQUIRE_CLIENT_CERT", "false")]),
         (vec![], [("WASMBED_GATEWAY_REQUIRE_CLIENT_CERT", "0")]),
+        (vec![], [("WASMBED_GATEWAY_REQUIRE_CLIENT_CERT", "")]),
         (
             with(&["--api-token-file", "t"]),
             [("WASMBED_GATEWAY_INSECURE_API_NO_AUTH", "no")],
