@@ -241,7 +241,7 @@ fn ip_address_as_sni_adds_no_rustls_line_at_info_or_warn() {
     // (A bare `warn` would hide the startup lines the test harness reads the ports from.)
     for filter in [
         "info",
-        "warn,wasmbed_server=info",
+        "warn,wasmbed_gateway=info,wasmbed_server=info",
         "info,wasmbed_server=debug",
     ] {
         let gw = Gateway::start_logging(tempfile::tempdir().unwrap(), &[], filter);
