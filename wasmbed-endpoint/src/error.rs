@@ -293,7 +293,7 @@ pub enum DecodeError {
         byte: u8,
     },
     /// The text is printable but not a valid endpoint.
-    #[error("mailbox holds an {0}")]
+    #[error("mailbox text is not an endpoint")]
     Parse(#[source] ParseError),
 }
 
@@ -381,8 +381,8 @@ pub enum ResolveError {
         input: Snippet,
     },
     /// The host or port is invalid; the offset is into the configured address.
-    #[error("{0}")]
-    Address(#[source] ParseError),
+    #[error(transparent)]
+    Address(ParseError),
     /// The device endpoint's text would be longer than 255 bytes.
     #[error(
         "device endpoint would be {len} bytes, above the maximum of 255; use a shorter host name"

@@ -14,6 +14,8 @@
 //! devices dialling `127.0.0.1`. [`DeviceEndpoint::needs_routable_address`] makes the caller
 //! decide, and [`DeviceEndpoint::with_host`] applies its decision.
 
+use core::net::SocketAddr;
+
 use crate::endpoint::{Endpoint, Host};
 use crate::error::{EncodeError, ErrorKind, ParseError, ResolveError, Snippet};
 use crate::layout::{DEFAULT_TLS_PORT, MAX_LEN};
@@ -28,6 +30,9 @@ pub enum HostScope {
     Loopback,
     /// The unspecified address (`0.0.0.0`, `::`): a bind address, never a destination.
     Unspecified,
+    /// An IPv6 link-local address (`fe80::/10`): dialable only with a zone id (the interface),
+    /// which the endpoint grammar does not carry.
+    LinkLocal,
     /// Anything else: an address or name that may be routable from the device.
     Other,
 }
@@ -39,6 +44,8 @@ impl HostScope {
             HostScope::Loopback
         } else if host.is_unspecified() {
             HostScope::Unspecified
+        } else if matches!(host, Host::Ipv6(ip) if ip.is_unicast_link_local()) {
+            HostScope::LinkLocal
         } else {
             HostScope::Other
         }
@@ -68,10 +75,80 @@ impl DeviceEndpoint {
         self.scope == HostScope::Loopback
     }
 
-    /// Whether a device cannot dial the host as it stands (loopback or unspecified), so the
-    /// caller must put a routable host in with [`with_host`](DeviceEndpoint::with_host).
+    /// Whether a device cannot dial the host as it stands (loopback, unspecified or IPv6
+    /// link-local), so the caller must put a routable host in, found by
+    /// [`substitute`](DeviceEndpoint::substitute).
     pub fn needs_routable_address(&self) -> bool {
-        matches!(self.scope, HostScope::Loopback | HostScope::Unspecified)
+        matches!(
+            self.scope,
+            HostScope::Loopback | HostScope::Unspecified | HostScope::LinkLocal
+        )
+    }
+
+    /// The endpoint a device dials with `candidate` in place of this host, or `None` when the
+    /// candidate is no use: a host that itself [needs a routable
+    /// address](DeviceEndpoint::needs_routable_address), or an IPv6 address while this host
+    /// is `0.0.0.0` (a socket bound to it accepts IPv4 only). DNS names are always taken.
+    ///
+    /// This and [`dial`](DeviceEndpoint::dial) are the one rule for "which address should a
+    /// device dial", shared by the gateway's start-up hints and Renode provisioning.
+    ///
+    /// # Errors
+    ///
+    /// [`ResolveError::TooLong`] when the endpoint text would exceed 255 bytes.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use wasmbed_endpoint::resolve::resolve;
+    /// use wasmbed_endpoint::Host;
+    ///
+    /// let bound = resolve("0.0.0.0", 8081)?;
+    /// let lan = bound.substitute(Host::parse("192.168.1.20")?)?.unwrap();
+    /// assert_eq!(lan.endpoint().to_string(), "192.168.1.20:8081");
+    /// assert!(bound.substitute(Host::parse("fd00::2")?)?.is_none());
+    /// assert!(bound.substitute(Host::parse("127.0.0.1")?)?.is_none());
+    /// # Ok::<(), Box<dyn core::error::Error>>(())
+    /// ```
+    pub fn substitute(&self, candidate: Host) -> Result<Option<DeviceEndpoint>, ResolveError> {
+        let other_family = matches!(
+            (&self.endpoint.host, &candidate),
+            (Host::Ipv4(bound), Host::Ipv6(_)) if bound.is_unspecified()
+        );
+        if other_family || HostScope::of(&candidate) != HostScope::Other {
+            return Ok(None);
+        }
+        self.with_host(candidate).map(Some)
+    }
+
+    /// The endpoints a device should dial, best first: this one alone when its host is
+    /// dialable, else each of `candidates` (say, the gateway machine's interface addresses)
+    /// that [`substitute`](DeviceEndpoint::substitute) takes, in order. Candidates that would
+    /// make the endpoint longer than 255 bytes are skipped. Empty when none will do.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use wasmbed_endpoint::resolve::DeviceEndpoint;
+    /// use wasmbed_endpoint::Host;
+    ///
+    /// let bound = DeviceEndpoint::from("0.0.0.0:8081".parse::<core::net::SocketAddr>()?);
+    /// let interfaces = ["127.0.0.1", "10.42.0.12", "fe80::1", "fd00::2"].map(|a| Host::parse(a).unwrap());
+    /// let dial: Vec<String> = bound.dial(interfaces).map(|d| d.endpoint().to_string()).collect();
+    /// assert_eq!(dial, ["10.42.0.12:8081"]);
+    /// # Ok::<(), Box<dyn core::error::Error>>(())
+    /// ```
+    pub fn dial<I>(self, candidates: I) -> impl Iterator<Item = DeviceEndpoint>
+    where
+        I: IntoIterator<Item = Host>,
+    {
+        let dialable = !self.needs_routable_address();
+        core::iter::once(self).filter(move |_| dialable).chain(
+            candidates
+                .into_iter()
+                .filter(move |_| !dialable)
+                .filter_map(move |candidate| self.substitute(candidate).ok().flatten()),
+        )
     }
 
     /// The same port on another host, such as the pod IP the caller found.
@@ -91,6 +168,18 @@ impl DeviceEndpoint {
                 scope: HostScope::of(&endpoint.host),
                 endpoint,
             }),
+        }
+    }
+}
+
+/// The endpoint of a listening socket, as devices would dial it before any substitution: the
+/// bound address and port (an IP endpoint always fits the 255-byte limit).
+impl From<SocketAddr> for DeviceEndpoint {
+    fn from(bound: SocketAddr) -> DeviceEndpoint {
+        let endpoint = Endpoint::from(bound);
+        DeviceEndpoint {
+            scope: HostScope::of(&endpoint.host),
+            endpoint,
         }
     }
 }

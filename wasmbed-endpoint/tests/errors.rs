@@ -85,10 +85,15 @@ fn decode_error_display() {
             .to_string(),
         "mailbox text byte 1 is 0x20, not printable ASCII (0x21-0x7e)"
     );
+    // The parse error is the source, not part of the message, so a chain prints it once.
     let e = MemoryImage::decode(b"\x02\0\0\0gw").unwrap_err();
+    assert_eq!(e.to_string(), "mailbox text is not an endpoint");
     assert_eq!(
-        e.to_string(),
-        "mailbox holds an invalid endpoint \"gw\": missing ':' and port at byte 2; write HOST:PORT, e.g. 10.42.0.12:8081"
+        core::error::Error::source(&e).map(|source| source.to_string()),
+        Some(
+            "invalid endpoint \"gw\": missing ':' and port at byte 2; write HOST:PORT, e.g. 10.42.0.12:8081"
+                .into()
+        )
     );
     assert_eq!(
         MemoryImage::decode(b"\x10\0\0\0gw:1").unwrap_err(),

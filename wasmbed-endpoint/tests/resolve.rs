@@ -138,3 +138,55 @@ fn error_messages_say_what_and_where() {
         "gateway address has scheme \"ftp\"; only http and https are understood"
     );
 }
+
+/// The one rule for which address a device dials: the configured or bound host when a device
+/// can dial it, else the candidates `substitute` takes, in order.
+#[test]
+fn dial_takes_the_host_or_the_usable_candidates() {
+    use wasmbed_endpoint::Host;
+    use wasmbed_endpoint::resolve::DeviceEndpoint;
+    let interfaces = [
+        "127.0.0.1",
+        "10.42.0.12",
+        "::1",
+        "fe80::1",
+        "fd00::2",
+        "gw.example",
+        "0.0.0.0",
+    ];
+    let cases: &[(&str, &[&str])] = &[
+        // A dialable host is the answer, whatever the candidates.
+        ("10.42.0.12:8081", &["10.42.0.12:8081"]),
+        ("[fd00::9]:8081", &["[fd00::9]:8081"]),
+        // Bound to all IPv4 interfaces: IPv4 candidates and names, no IPv6.
+        ("0.0.0.0:8081", &["10.42.0.12:8081", "gw.example:8081"]),
+        // Bound to all interfaces of both families: no link-local, loopback or unspecified.
+        (
+            "[::]:8081",
+            &["10.42.0.12:8081", "[fd00::2]:8081", "gw.example:8081"],
+        ),
+        // Loopback as configured (say, a port-forward): any usable candidate.
+        (
+            "127.0.0.1:8081",
+            &["10.42.0.12:8081", "[fd00::2]:8081", "gw.example:8081"],
+        ),
+    ];
+    for (bound, expected) in cases {
+        let device = DeviceEndpoint::from(bound.parse::<std::net::SocketAddr>().unwrap());
+        let candidates = interfaces.map(|h| Host::parse(h).unwrap());
+        let dial: Vec<String> = device
+            .dial(candidates)
+            .map(|d| d.endpoint().to_string())
+            .collect();
+        assert_eq!(dial, *expected, "{bound}");
+    }
+    let link_local = resolve("http://[fe80::1]:8080", 8081).unwrap();
+    assert_eq!(link_local.scope(), HostScope::LinkLocal);
+    assert!(link_local.needs_routable_address());
+    assert_eq!(
+        DeviceEndpoint::from("[fe80::1]:8081".parse::<std::net::SocketAddr>().unwrap())
+            .dial([])
+            .count(),
+        0
+    );
+}

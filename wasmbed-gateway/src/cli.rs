@@ -64,8 +64,8 @@ const SWITCHES: [(&str, &str); 2] = [
 /// clap counts a switch set from its environment variable as given even when the value is
 /// false, so `requires` and `conflicts_with` would fire for `..._INSECURE_API_NO_AUTH=false`
 /// (an environment file spelling out the default). A switch whose variable holds a false value
-/// (`false`, `0`, `no`, `off`, `n`, `f`, as clap's boolish parser reads them) is therefore
-/// parsed as absent, which is what its value says.
+/// (`false`, `0`, `no`, `off`, `n`, `f`, as clap's boolish parser reads them, or empty) is
+/// therefore parsed as absent, which is what its value says.
 pub(crate) fn parse() -> Cli {
     let mut command = Cli::command();
     for (id, var) in SWITCHES {
@@ -79,11 +79,12 @@ pub(crate) fn parse() -> Cli {
     Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit())
 }
 
-/// Whether clap's `BoolishValueParser` reads `value` as false.
+/// Whether clap's `BoolishValueParser` reads `value` as false, or it is empty (`VAR=` in an
+/// environment file, which clap would refuse as "not a boolean").
 fn is_false(value: &str) -> bool {
     matches!(
         value.to_ascii_lowercase().as_str(),
-        "n" | "no" | "f" | "false" | "off" | "0"
+        "" | "n" | "no" | "f" | "false" | "off" | "0"
     )
 }
 
@@ -237,7 +238,8 @@ pub(crate) struct ServeArgs {
     )]
     pub(crate) device_max_content_len: usize,
     /// Seconds between checks of --cert/--key, --client-ca and --crl for changes (0: reload
-    /// only on SIGHUP).
+    /// only on SIGHUP). A change is a different file behind the path, symbolic links followed
+    /// (a Kubernetes Secret update swaps its ..data link), or a new size or mtime.
     #[arg(long, env = "WASMBED_GATEWAY_RELOAD_CHECK_SECS", default_value_t = 10)]
     pub(crate) reload_check_secs: u64,
     /// Log lines per class of failure (handshake class, protocol error, refused API client,

@@ -1,6 +1,6 @@
 //! `wasmbed-gateway endpoint`: the RAM mailbox as Renode sysbus lines, and back.
 
-use anyhow::{Result, bail};
+use anyhow::{Result, anyhow};
 use clap::Subcommand;
 use wasmbed_endpoint::{Endpoint, MemoryImage};
 
@@ -32,14 +32,12 @@ pub(crate) fn run_endpoint(command: EndpointCommand) -> Result<()> {
             print!("{}", image.sysbus_lines(base)?);
         }
         EndpointCommand::Decode { hex } => {
-            let hex: String = hex.chars().filter(|c| !c.is_whitespace()).collect();
-            if !hex.len().is_multiple_of(2) || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
-                bail!("the image must be an even number of hex digits, e.g. 0f00000031302e34...");
-            }
-            let bytes: Vec<u8> = (0..hex.len())
-                .step_by(2)
-                .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).expect("checked hex digits"))
-                .collect();
+            let digits: String = hex.chars().filter(|c| !c.is_whitespace()).collect();
+            let bytes = hex::decode(digits).map_err(|e| {
+                anyhow!(
+                    "the image is not hex ({e}): give an even number of hex digits, length word first, e.g. 0f00000031302e34..."
+                )
+            })?;
             println!("{}", MemoryImage::decode(&bytes)?);
         }
     }

@@ -141,33 +141,23 @@ impl KeyArgs {
     }
 }
 
-/// A serial number as `parse_serial` reads it: hex digit pairs joined by colons.
-fn hex_serial(serial: &[u8]) -> String {
-    serial
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect::<Vec<_>>()
-        .join(":")
-}
-
-/// A certificate serial number in hex (colons allowed, as openssl prints them).
+/// A certificate serial number in hex, as `openssl x509 -serial` prints it (`3FA201`) or
+/// with colons, as `openssl x509 -text` does (`3f:a2:01`); 1-40 digits (RFC 5280 section
+/// 4.1.2.2 allows 20 octets).
 fn parse_serial(text: &str) -> Result<Vec<u8>, String> {
-    let hex: String = text.chars().filter(|c| *c != ':').collect();
-    let hex = hex.strip_prefix("0x").unwrap_or(&hex);
-    if hex.is_empty() || hex.len() > 40 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return Err(format!(
-            "{text:?} is not a serial number: 1-40 hex digits, e.g. 3f:a2:01"
-        ));
+    let digits: String = text.chars().filter(|c| *c != ':').collect();
+    let digits = digits.strip_prefix("0x").unwrap_or(&digits);
+    let invalid =
+        || format!("{text:?} is not a serial number: 1-40 hex digits, e.g. 3fa201 or 3f:a2:01");
+    if digits.is_empty() || digits.len() > 40 {
+        return Err(invalid());
     }
-    let hex = if hex.len() % 2 == 1 {
-        format!("0{hex}")
+    let padded = if digits.len() % 2 == 1 {
+        format!("0{digits}")
     } else {
-        hex.to_owned()
+        digits.to_owned()
     };
-    Ok((0..hex.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).expect("checked hex digits"))
-        .collect())
+    hex::decode(padded).map_err(|_| invalid())
 }
 
 /// Refuses to replace existing files unless `force`.
@@ -302,7 +292,7 @@ pub(crate) fn run_pki(pki: Pki) -> Result<()> {
                 key_header.display()
             );
             if let Some(serial) = replaced {
-                let serial = hex_serial(&serial);
+                let serial = hex::encode(serial);
                 eprintln!(
                     "warning: the certificate replaced in {} (serial {serial}) is still valid; revoke it unless it was never deployed: wasmbed-gateway pki revoke --ca-cert {} --ca-key {} --crl <your CRL> --serial {serial}",
                     cert.display(),

@@ -5,6 +5,7 @@ use std::net::{IpAddr, SocketAddr};
 
 use anyhow::{Context, Result};
 use tracing::info;
+use wasmbed_endpoint::resolve::DeviceEndpoint;
 use wasmbed_endpoint::{Endpoint, Host};
 use wasmbed_tls::{CertificateOptions, Identity, dev_gateway};
 
@@ -87,21 +88,20 @@ fn local_addresses() -> Vec<IpAddr> {
         .unwrap_or_default()
 }
 
-/// The endpoints devices can dial: each non-loopback local address when bound to all
-/// interfaces, else the bound address.
+/// The endpoints devices can dial, by [`DeviceEndpoint::dial`] (the rule `renode provision`
+/// follows too): a specific bound address as it is (one bound to loopback is reachable there
+/// only); when bound to all interfaces, each of this machine's addresses the rule takes, or
+/// `127.0.0.1` when there is none (devices on this machine, such as the firmware's host build).
 pub(crate) fn device_endpoints(bound: SocketAddr) -> Vec<Endpoint> {
-    let port = bound.port();
     if !bound.ip().is_unspecified() {
         return vec![Endpoint::from(bound)];
     }
-    let mut endpoints: Vec<Endpoint> = local_addresses()
-        .into_iter()
-        .filter(|ip| !ip.is_loopback() && (bound.is_ipv6() || ip.is_ipv4()))
-        .filter(|ip| !matches!(ip, IpAddr::V6(v6) if v6.is_unicast_link_local()))
-        .map(|ip| Endpoint::from((ip, port)))
+    let mut endpoints: Vec<Endpoint> = DeviceEndpoint::from(bound)
+        .dial(local_addresses().into_iter().map(Host::from))
+        .map(|device| *device.endpoint())
         .collect();
     if endpoints.is_empty() {
-        endpoints.push(Endpoint::from((IpAddr::from([127, 0, 0, 1]), port)));
+        endpoints.push(Endpoint::from((IpAddr::from([127, 0, 0, 1]), bound.port())));
     }
     endpoints
 }

@@ -16,7 +16,7 @@ const RUSTLS_LOG_CAP: &str = "rustls=error";
 /// 6066 section 3 forbids and rustls ignores). The gateway logs one line per failed handshake
 /// itself, so at ordinary levels (`info`, `warn`) rustls' lines would only repeat it per
 /// device.
-pub(crate) fn log_filter(spec: Option<&str>) -> (tracing_subscriber::EnvFilter, Option<String>) {
+fn log_filter(spec: Option<&str>) -> (tracing_subscriber::EnvFilter, Option<String>) {
     let parse = |spec: &str| {
         let capped = if names_rustls_or_verbose(spec) {
             spec.to_owned()
@@ -53,4 +53,21 @@ fn names_rustls_or_verbose(spec: &str) -> bool {
         let lower = directive.to_ascii_lowercase();
         lower.contains("rustls") || matches!(lower.as_str(), "debug" | "trace")
     })
+}
+
+/// Installs the log subscriber: the filter from `WASMBED_GATEWAY_LOG` (or `RUST_LOG`) through
+/// [`log_filter`], lines on standard output without targets, colours on a terminal only.
+pub(crate) fn init() {
+    let spec = std::env::var("WASMBED_GATEWAY_LOG")
+        .or_else(|_| std::env::var("RUST_LOG"))
+        .ok();
+    let (filter, warning) = log_filter(spec.as_deref());
+    if let Some(warning) = warning {
+        eprintln!("{warning}");
+    }
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_target(false)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
+        .init();
 }

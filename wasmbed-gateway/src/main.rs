@@ -2,6 +2,10 @@
 //!
 //! With no arguments it serves in dev mode; see `wasmbed-gateway --help`.
 
+// The doc comments on the clap types are the `--help` text, written for a terminal
+// (`<out-dir>/<id>.pem`, `[::1]:8080`), not for rustdoc.
+#![allow(rustdoc::invalid_html_tags, rustdoc::broken_intra_doc_links)]
+
 mod api_token;
 mod cli;
 mod cli_endpoint;
@@ -18,18 +22,7 @@ use crate::cli::Command;
 
 fn main() -> ExitCode {
     let cli = cli::parse();
-    let spec = std::env::var("WASMBED_GATEWAY_LOG")
-        .or_else(|_| std::env::var("RUST_LOG"))
-        .ok();
-    let (filter, warning) = logging::log_filter(spec.as_deref());
-    if let Some(warning) = warning {
-        eprintln!("{warning}");
-    }
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_target(false)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
-        .init();
+    logging::init();
     let result = match cli.command {
         None => serve::serve(cli.serve),
         Some(Command::Serve(args)) => serve::serve(args),

@@ -157,14 +157,40 @@ pub(crate) async fn reload_on_signal(reloader: Arc<Reloader>) {
     }
 }
 
+/// What identifies the file a path leads to, following symbolic links: its device and inode,
+/// size and modification time (`None` while it cannot be read).
+///
+/// Following links is what makes a Kubernetes Secret or ConfigMap volume work: its files are
+/// links `cert.pem -> ..data/cert.pem`, and an update swaps the `..data` link to a new
+/// directory in one rename (kubelet's `AtomicWriter`), so the link's own metadata never
+/// changes. The inode tells a swapped file apart even when the new one carries the old one's
+/// size and mtime (copied with `cp -p`, or restored from a backup).
+#[derive(Debug, PartialEq, Eq)]
+struct FileStamp {
+    dev: u64,
+    ino: u64,
+    len: u64,
+    modified: std::time::SystemTime,
+}
+
+impl FileStamp {
+    fn of(path: &Path) -> Option<FileStamp> {
+        use std::os::unix::fs::MetadataExt as _;
+        let meta = std::fs::metadata(path).ok()?;
+        Some(FileStamp {
+            dev: meta.dev(),
+            ino: meta.ino(),
+            len: meta.len(),
+            modified: meta.modified().ok()?,
+        })
+    }
+}
+
+/// Polls the certificate, key, client CA and CRL files every `every` and reloads what changed.
 pub(crate) async fn reload_on_change(reloader: Arc<Reloader>, every: Duration) {
     let (identity, trust) = reloader.files();
-    let stamps = |files: &[PathBuf]| -> Vec<_> {
-        files
-            .iter()
-            .map(|path| std::fs::metadata(path).and_then(|m| m.modified()).ok())
-            .collect()
-    };
+    let stamps =
+        |files: &[PathBuf]| -> Vec<_> { files.iter().map(|path| FileStamp::of(path)).collect() };
     let mut seen = (stamps(&identity), stamps(&trust));
     let mut ticker = tokio::time::interval(every);
     loop {

@@ -68,6 +68,29 @@ fn bad_input_ends_with_a_clear_line() {
     );
     fails_with(&["endpoint", "decode", "00000000"], "mailbox empty");
     fails_with(
+        &["endpoint", "decode", "0f0"],
+        "the image is not hex (Odd number of digits)",
+    );
+    fails_with(
+        &["endpoint", "decode", "0g"],
+        "the image is not hex (Invalid character 'g' at position 1)",
+    );
+    fails_with(
+        &[
+            "pki",
+            "revoke",
+            "--ca-cert",
+            "c",
+            "--ca-key",
+            "k",
+            "--crl",
+            "r",
+            "--serial",
+            "3fg",
+        ],
+        "\"3fg\" is not a serial number",
+    );
+    fails_with(
         &[
             "--cert",
             "missing.pem",
@@ -209,12 +232,7 @@ fn pki_commands_write_files_with_safe_modes() {
     std::fs::write(dir.path().join("out/old.pem"), &old_pem).unwrap();
     let old_cert = wasmbed_tls::load_certificates(&dir.path().join("out/old.pem")).unwrap();
     let old_bytes = wasmbed_tls::certificate_serial(&old_cert[0]).unwrap();
-    let old_serial: String = old_bytes
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect::<Vec<_>>()
-        .join(":");
-    assert_eq!(serial, old_serial);
+    assert_eq!(serial, hex::encode(&old_bytes));
     let (code, out, err) = run(
         &[
             "pki",
@@ -331,6 +349,7 @@ fn flag_combinations_are_refused_naming_both_flags() {
     for (args, env) in [
         (vec![], [("WASMBED_GATEWAY_REQUIRE_CLIENT_CERT", "false")]),
         (vec![], [("WASMBED_GATEWAY_REQUIRE_CLIENT_CERT", "0")]),
+        (vec![], [("WASMBED_GATEWAY_REQUIRE_CLIENT_CERT", "")]),
         (
             with(&["--api-token-file", "t"]),
             [("WASMBED_GATEWAY_INSECURE_API_NO_AUTH", "no")],
@@ -648,4 +667,44 @@ fn pki_and_renode_refuse_the_same_device_ids_with_the_same_line() {
         "{written:?}"
     );
     assert!(!dir.path().join("artefacts").exists());
+}
+
+/// An operating-system error is printed once, after what failed ("cannot read DIR: Is a
+/// directory (os error 21)"), not repeated by every layer that wraps it.
+#[test]
+fn each_cause_is_printed_once() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("a-directory")).unwrap();
+    let cases: [(&[&str], &str); 3] = [
+        (
+            &["pki", "c-header", "--cert", "a-directory"],
+            "cannot read a-directory: Is a directory (os error 21)",
+        ),
+        (
+            &[
+                "--cert",
+                "a-directory",
+                "--key",
+                "a-directory",
+                "--insecure-api-no-auth",
+            ],
+            "cannot read a-directory: Is a directory (os error 21)",
+        ),
+        // The directory exists but no file can be made in it, so the atomic write's temporary
+        // file fails.
+        (
+            &["pki", "ca", "--out-dir", "/proc/self"],
+            "cannot write /proc/self/ca-key.pem: No such file or directory (os error 2)",
+        ),
+    ];
+    for (args, expected) in cases {
+        let (code, out, err) = run(args, dir.path());
+        assert_eq!(code, 1, "{args:?}: {out}{err}");
+        assert!(
+            err.contains(expected),
+            "{args:?}: no {expected:?} in:\n{err}"
+        );
+        assert_eq!(err.matches("(os error").count(), 1, "{args:?}: {err}");
+        assert_eq!(err.lines().count(), 1, "{args:?}: {err}");
+    }
 }

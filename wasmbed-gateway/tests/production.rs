@@ -12,6 +12,7 @@ use support::{Gateway, device_options, make_pki, pki};
 use wasmbed_client::{ClientError, DeviceClient};
 use wasmbed_protocol::ErrorCode;
 use wasmbed_tls::rustls::ClientConfig;
+use wasmbed_tls::rustls::pki_types::CertificateDer;
 use wasmbed_tls::{Identity, client_config, load_certificates};
 
 fn client(dir: &Path, ca: &str, device: Option<&str>) -> Arc<ClientConfig> {
@@ -270,6 +271,7 @@ fn a_damaged_binding_file_is_a_startup_error() {
             "127.0.0.1:0",
             "--api-addr",
             "127.0.0.1:0",
+            "--insecure-api-no-auth",
         ]
         .map(String::from),
     );
@@ -344,7 +346,8 @@ async fn sighup_reloads_the_certificate_without_dropping_devices() {
     let mut gw = Gateway::start_in(dir, &args.iter().map(String::as_str).collect::<Vec<_>>());
     let tls = client(&path, "ca/ca.pem", None);
     let before = connect(&gw, tls.clone(), "steady").await.unwrap();
-    let old_leaf = load_certificates(&path.join("gw/gateway.pem")).unwrap();
+    let old_leaf = leaf(&path.join("gw/gateway.pem"));
+    assert_eq!(served_leaf(&gw, tls.clone()).await, old_leaf);
 
     // A new certificate from the same CA, then SIGHUP.
     pki(
@@ -363,10 +366,12 @@ async fn sighup_reloads_the_certificate_without_dropping_devices() {
             "--force",
         ],
     );
-    let new_leaf = load_certificates(&path.join("gw/gateway.pem")).unwrap();
+    let new_leaf = leaf(&path.join("gw/gateway.pem"));
     assert_ne!(old_leaf, new_leaf);
     gw.signal("HUP");
     gw.wait_for_log("certificate reloaded", Duration::from_secs(5));
+    // The log line alone would pass without a swap; the handshake shows what is served.
+    assert_eq!(served_leaf(&gw, tls.clone()).await, new_leaf);
     let after = connect(&gw, tls.clone(), "fresh").await.unwrap();
     before
         .echo(Bytes::from_static(b"not dropped"))
@@ -382,6 +387,234 @@ async fn sighup_reloads_the_certificate_without_dropping_devices() {
     gw.signal("HUP");
     let line = gw.wait_for_log("certificate reload failed", Duration::from_secs(5));
     assert!(line.contains("gateway-key.pem"), "{line}");
-    let _still_served = connect(&gw, tls, "still-served").await.unwrap();
+    let _still_served = connect(&gw, tls.clone(), "still-served").await.unwrap();
+    assert_eq!(served_leaf(&gw, tls).await, new_leaf);
     assert_eq!(gw.connected(), ["fresh", "steady", "still-served"]);
+}
+
+/// The first certificate in a PEM file.
+fn leaf(path: &Path) -> CertificateDer<'static> {
+    load_certificates(path).unwrap().swap_remove(0)
+}
+
+/// The leaf certificate the gateway presents in a new full TLS handshake.
+async fn served_leaf(gw: &Gateway, tls: Arc<ClientConfig>) -> CertificateDer<'static> {
+    // A resumed handshake carries no certificate; rustls would report the first session's.
+    let mut config = (*tls).clone();
+    config.resumption = wasmbed_tls::rustls::client::Resumption::disabled();
+    let tcp = tokio::net::TcpStream::connect(gw.tls).await.unwrap();
+    let stream = tokio_rustls::TlsConnector::from(Arc::new(config))
+        .connect("127.0.0.1".try_into().unwrap(), tcp)
+        .await
+        .unwrap();
+    let (_, connection) = stream.get_ref();
+    connection
+        .peer_certificates()
+        .and_then(|chain| chain.first())
+        .expect("the gateway presents a certificate")
+        .clone()
+        .into_owned()
+}
+
+/// Waits until new handshakes present `expected`, or fails after `limit`.
+async fn wait_until_served(
+    gw: &Gateway,
+    tls: Arc<ClientConfig>,
+    expected: &CertificateDer<'_>,
+    limit: Duration,
+) {
+    let deadline = std::time::Instant::now() + limit;
+    while served_leaf(gw, tls.clone()).await != *expected {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the gateway still presents another certificate after {limit:?}:\n{}",
+            gw.log_text()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Issues a new gateway certificate from the test CA into `out_dir`, replacing what is there.
+fn issue_gateway(dir: &Path, out_dir: &str) {
+    pki(
+        dir,
+        &[
+            "pki",
+            "gateway",
+            "--ca-cert",
+            "ca/ca.pem",
+            "--ca-key",
+            "ca/ca-key.pem",
+            "--san",
+            "127.0.0.1",
+            "--out-dir",
+            out_dir,
+            "--force",
+        ],
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_replaced_certificate_file_is_served_without_a_signal() {
+    let dir = tempfile::tempdir().unwrap();
+    make_pki(dir.path(), &[]);
+    let args = production(&dir, &["--reload-check-secs", "1"]);
+    let path = dir.path().to_owned();
+    let gw = Gateway::start_in(dir, &args.iter().map(String::as_str).collect::<Vec<_>>());
+    let tls = client(&path, "ca/ca.pem", None);
+    let steady = connect(&gw, tls.clone(), "steady").await.unwrap();
+    let old_leaf = leaf(&path.join("gw/gateway.pem"));
+    assert_eq!(served_leaf(&gw, tls.clone()).await, old_leaf);
+
+    // pki gateway --force replaces both files, each by an atomic rename.
+    issue_gateway(&path, "gw");
+    let new_leaf = leaf(&path.join("gw/gateway.pem"));
+    assert_ne!(old_leaf, new_leaf);
+    wait_until_served(&gw, tls.clone(), &new_leaf, Duration::from_secs(30)).await;
+    assert!(
+        gw.log_text().contains("trigger=\"file change\""),
+        "{}",
+        gw.log_text()
+    );
+    steady
+        .echo(Bytes::from_static(b"still here"))
+        .await
+        .unwrap();
+}
+
+/// Writes `files` into the Secret volume `volume` the way kubelet's `AtomicWriter` does: the
+/// contents go into a new `..<timestamp>` directory, a `..data_tmp` link to it is renamed over
+/// `..data` (the one atomic step), and the old directory is removed. The visible files are links
+/// `<name> -> ..data/<name>`, made on the first write. With `keep_mtimes`, each new file gets
+/// the modification time of the file it replaces.
+fn write_secret_volume(volume: &Path, timestamp: &str, files: &[(&str, &Path)], keep_mtimes: bool) {
+    use std::os::unix::fs::symlink;
+    let data = volume.join("..data");
+    let old = std::fs::read_link(&data).ok();
+    std::fs::create_dir_all(volume.join(timestamp)).unwrap();
+    for (name, source) in files {
+        let target = volume.join(timestamp).join(name);
+        std::fs::copy(source, &target).unwrap();
+        if keep_mtimes {
+            let mtime = std::fs::metadata(volume.join(name))
+                .unwrap()
+                .modified()
+                .unwrap();
+            std::fs::File::options()
+                .write(true)
+                .open(&target)
+                .unwrap()
+                .set_modified(mtime)
+                .unwrap();
+        }
+    }
+    let tmp = volume.join("..data_tmp");
+    symlink(timestamp, &tmp).unwrap();
+    std::fs::rename(&tmp, &data).unwrap();
+    for (name, _) in files {
+        let visible = volume.join(name);
+        if std::fs::symlink_metadata(&visible).is_err() {
+            symlink(Path::new("..data").join(name), &visible).unwrap();
+        }
+    }
+    if let Some(old) = old {
+        std::fs::remove_dir_all(volume.join(old)).unwrap();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_kubernetes_secret_update_swaps_the_certificate_and_the_client_ca() {
+    let dir = tempfile::tempdir().unwrap();
+    make_pki(dir.path(), &["sensor-1"]);
+    let path = dir.path().to_owned();
+    // A second device CA with its own device, for the update.
+    pki(
+        &path,
+        &[
+            "pki",
+            "ca",
+            "--out-dir",
+            "devices2",
+            "--name",
+            "device-ca",
+            "--common-name",
+            "second device CA",
+        ],
+    );
+    support::pki_device(&path, "devices2", "device-ca", "sensor-2", &[]);
+    let names = ["gateway.pem", "gateway-key.pem", "device-ca.pem"];
+    let volume = path.join("secret");
+    write_secret_volume(
+        &volume,
+        "..2026_12_07_21_00_00.000000001",
+        &[
+            (names[0], &path.join("gw/gateway.pem")),
+            (names[1], &path.join("gw/gateway-key.pem")),
+            (names[2], &path.join("devices/device-ca.pem")),
+        ],
+        false,
+    );
+    let in_volume = |name: &str| volume.join(name).to_str().unwrap().to_owned();
+    let args = [
+        "--cert".to_owned(),
+        in_volume(names[0]),
+        "--key".to_owned(),
+        in_volume(names[1]),
+        "--client-ca".to_owned(),
+        in_volume(names[2]),
+        "--reload-check-secs".to_owned(),
+        "1".to_owned(),
+    ];
+    let mut gw = Gateway::start_in(dir, &args.iter().map(String::as_str).collect::<Vec<_>>());
+    let tls = client(&path, "ca/ca.pem", None);
+    let device_tls = |dir: &str, id: &str| {
+        let identity = Identity::load(
+            &path.join(format!("{dir}/{id}.pem")),
+            &path.join(format!("{dir}/{id}-key.pem")),
+        )
+        .unwrap();
+        client_config(
+            &load_certificates(&path.join("ca/ca.pem")).unwrap(),
+            Some(&identity),
+            &[],
+        )
+        .unwrap()
+    };
+    let old_leaf = leaf(&path.join("gw/gateway.pem"));
+    assert_eq!(served_leaf(&gw, tls.clone()).await, old_leaf);
+    connect(&gw, device_tls("devices", "sensor-1"), "sensor-1")
+        .await
+        .unwrap();
+
+    // The update: a new gateway certificate and the second device CA. The new files keep the
+    // old files' mtimes, so only what the links now lead to tells the change.
+    issue_gateway(&path, "gw2");
+    let new_leaf = leaf(&path.join("gw2/gateway.pem"));
+    write_secret_volume(
+        &volume,
+        "..2026_12_07_21_05_00.000000002",
+        &[
+            (names[0], &path.join("gw2/gateway.pem")),
+            (names[1], &path.join("gw2/gateway-key.pem")),
+            (names[2], &path.join("devices2/device-ca.pem")),
+        ],
+        true,
+    );
+    assert!(
+        std::fs::symlink_metadata(volume.join(names[0]))
+            .unwrap()
+            .is_symlink()
+    );
+
+    wait_until_served(&gw, tls, &new_leaf, Duration::from_secs(30)).await;
+    gw.wait_for_log("client CAs and CRLs reloaded", Duration::from_secs(30));
+    connect(&gw, device_tls("devices2", "sensor-2"), "sensor-2")
+        .await
+        .unwrap();
+    assert!(
+        connect(&gw, device_tls("devices", "sensor-1"), "sensor-1")
+            .await
+            .is_err(),
+        "a device of the removed CA still connects"
+    );
 }

@@ -57,8 +57,14 @@ async fn persistent_device_survives_a_gateway_restart() {
     // The gateway goes away (GOODBYE shutdown) and comes back on the same port.
     let _ = stop.send(());
     server.await.unwrap().unwrap();
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    assert!(!device.status().connected);
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while device.status().connected {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the device still reports a session 5 s after the gateway stopped"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
     let (_, stop, server) = start(addr).await;
     tokio::time::timeout(Duration::from_secs(5), device.wait_for_session(2))
         .await

@@ -99,8 +99,16 @@ async fn heartbeats_keep_a_device_listed_and_silence_removes_it() {
     assert_eq!(end, SessionEnd::Goodbye(GoodbyeReason::HeartbeatTimeout));
     assert_eq!(gw.connected(), ["alive"]);
     assert_eq!(gw.api_json("/devices/silent")["state"], "unreachable");
-    // Four intervals later the heartbeating device is still there.
-    tokio::time::sleep(Duration::from_secs(1)).await;
+    // The heartbeating device stays through more than the 3 intervals that closed the silent
+    // one: wait until the gateway has taken heartbeats 4 intervals apart (by the device's
+    // uptime), then it must still be listed.
+    let uptime = || gw.api_json("/devices/alive")["uptime_ms"].as_u64();
+    let first = uptime().expect("a heartbeat was taken before the silent device was closed");
+    gw.eventually(
+        Duration::from_secs(20),
+        "heartbeats 4 intervals after the first",
+        || uptime().is_some_and(|now| now >= first + 4_000),
+    );
     assert_eq!(gw.connected(), ["alive"]);
     alive.goodbye().await;
 }

@@ -38,7 +38,7 @@ pub enum MailboxError {
         size: u32,
     },
     /// The endpoint has no mailbox image.
-    #[error("endpoint cannot be written to the mailbox: {0}")]
+    #[error("endpoint cannot be written to the mailbox")]
     Encode(#[source] EncodeError),
     /// The image is larger than the region.
     #[error(
@@ -152,7 +152,7 @@ pub enum ElfError {
         size: u64,
     },
     /// The symbols describe an invalid region.
-    #[error("firmware ELF's mailbox region is unusable: {0}")]
+    #[error("firmware ELF's mailbox region is unusable")]
     Region(#[source] MailboxError),
     /// Another allocated section overlaps the region.
     #[error(
@@ -204,7 +204,7 @@ pub enum ScriptError {
 #[non_exhaustive]
 pub enum ArtefactError {
     /// Creating the directory or writing, syncing or renaming a file failed.
-    #[error("cannot write {}: {source}", path.display())]
+    #[error("cannot write {}", path.display())]
     Io {
         /// The file or directory.
         path: PathBuf,
@@ -219,8 +219,8 @@ pub enum ArtefactError {
 #[non_exhaustive]
 pub enum ProvisionError {
     /// The gateway's configured address is not usable.
-    #[error("gateway address: {0}")]
-    Resolve(#[source] ResolveError),
+    #[error(transparent)]
+    Resolve(ResolveError),
     /// The address is loopback or unspecified and no locator found a routable host.
     #[error(
         "gateway address {configured:?} is {scope} and no locator gave a routable host \
@@ -246,8 +246,8 @@ pub enum ProvisionError {
         reason: String,
     },
     /// The located host makes the endpoint too long.
-    #[error("{0}")]
-    TooLong(#[source] ResolveError),
+    #[error(transparent)]
+    TooLong(ResolveError),
     /// The endpoint does not fit the mailbox.
     #[error(transparent)]
     Mailbox(#[from] MailboxError),
@@ -273,7 +273,7 @@ pub enum LaunchError {
         program: PathBuf,
     },
     /// Starting the process failed otherwise.
-    #[error("cannot start Renode {program:?}: {source}")]
+    #[error("cannot start Renode {program:?}")]
     Spawn {
         /// The program that was run.
         program: PathBuf,
@@ -282,7 +282,7 @@ pub enum LaunchError {
         source: std::io::Error,
     },
     /// Reading the log or talking to the process failed.
-    #[error("Renode log {}: {source}", path.display())]
+    #[error("cannot read the Renode log {} or wait for the process", path.display())]
     Log {
         /// The log file.
         path: PathBuf,

@@ -58,8 +58,10 @@ pub struct Located {
 }
 
 /// Resolves `configured` (an address or `http(s)://` URL of the gateway) to the endpoint
-/// devices dial on `tls_port`; a loopback or unspecified host is replaced by the first
-/// locator that yields a host.
+/// devices dial on `tls_port`; a host a device cannot dial (loopback, unspecified, IPv6
+/// link-local) is replaced by the first locator whose host
+/// [`DeviceEndpoint::substitute`](wasmbed_endpoint::resolve::DeviceEndpoint::substitute)
+/// takes, the rule the gateway also uses for the endpoints it logs at start.
 ///
 /// # Errors
 ///
@@ -106,10 +108,9 @@ pub fn locate(
                 })?
             }
         };
-        let routed = device.with_host(host).map_err(ProvisionError::TooLong)?;
-        if routed.needs_routable_address() {
+        let Some(routed) = device.substitute(host).map_err(ProvisionError::TooLong)? else {
             continue;
-        }
+        };
         return Ok(Located {
             endpoint: *routed.endpoint(),
             by: Some(locator.clone()),
@@ -119,6 +120,7 @@ pub fn locate(
         configured: configured.chars().take(80).collect(),
         scope: match device.scope() {
             HostScope::Loopback => "loopback",
+            HostScope::LinkLocal => "link-local",
             _ => "unspecified",
         },
         tried: if locators.is_empty() {
@@ -228,6 +230,25 @@ mod tests {
 
     fn no_env(_: &str) -> Option<String> {
         None
+    }
+
+    /// The gateway's rule (`DeviceEndpoint::substitute`): a link-local locator is no use,
+    /// and an IPv6 one is none for a gateway on 0.0.0.0.
+    #[test]
+    fn locators_follow_the_shared_dial_rule() {
+        let env = |var: &str| (var == "POD_IP").then(|| "10.42.0.12".to_owned());
+        let locators = [
+            Locator::Host("fe80::1".parse().unwrap()),
+            Locator::Host("fd00::2".parse().unwrap()),
+            Locator::PodIpEnv("POD_IP".into()),
+        ];
+        let located = locate("http://0.0.0.0:8080", 8081, &locators, env).unwrap();
+        assert_eq!(located.endpoint.to_string(), "10.42.0.12:8081");
+        assert_eq!(located.by, Some(locators[2].clone()));
+        let located = locate("http://[::]:8080", 8081, &locators, env).unwrap();
+        assert_eq!(located.endpoint.to_string(), "[fd00::2]:8081");
+        let err = locate("http://[fe80::1]:8080", 8081, &locators[..1], env).unwrap_err();
+        assert!(err.to_string().contains("is link-local"), "{err}");
     }
 
     #[test]

@@ -63,7 +63,7 @@ pub enum PkiError {
         symbol: String,
     },
     /// Writing a file failed.
-    #[error("cannot write {}: {source}", path.display())]
+    #[error("cannot write {}", path.display())]
     Write {
         /// The file.
         path: PathBuf,
@@ -92,7 +92,7 @@ pub enum LoadError {
         path: PathBuf,
     },
     /// The file exists but cannot be read.
-    #[error("cannot read {}: {source}", path.display())]
+    #[error("cannot read {}", path.display())]
     Read {
         /// The file.
         path: PathBuf,
@@ -337,13 +337,13 @@ pub enum ConfigError {
     #[error("the certificate chain is empty")]
     EmptyChain,
     /// A CA certificate for verification could not be used.
-    #[error("cannot use the CA certificate for verification: {0}")]
+    #[error("cannot use the CA certificate for verification")]
     BadRoot(#[source] rustls::Error),
     /// rustls refused the configuration (for example a key that does not match its
     /// certificate).
-    #[error("rustls refused the configuration: {0}")]
+    #[error("rustls refused the configuration")]
     Rustls(#[from] rustls::Error),
     /// The client certificate verifier could not be built.
-    #[error("cannot build the client certificate verifier: {0}")]
+    #[error("cannot build the client certificate verifier")]
     Verifier(#[from] rustls::server::VerifierBuilderError),
 }

@@ -392,6 +392,18 @@ fn pem_section(label: &str, der: &[u8]) -> String {
 
 /// Writes `contents` to a temporary file in `path`'s directory with `mode`, syncs it and renames
 /// it over `path`.
+/// `e` with its message only, when its message already holds the error its `source()` returns.
+///
+/// tempfile reports a failed create as "Permission denied (os error 13) at path ..." whose
+/// source is the same "Permission denied (os error 13)" again, so an error chain would print
+/// the cause twice.
+fn without_repeated_source(e: io::Error) -> io::Error {
+    match e.get_ref().and_then(|inner| inner.source()) {
+        Some(_) => io::Error::new(e.kind(), e.to_string()),
+        None => e,
+    }
+}
+
 fn write_atomic(path: &Path, contents: &[u8], mode: u32) -> Result<(), PkiError> {
     let fail = |source| PkiError::Write {
         path: path.to_owned(),
@@ -403,7 +415,8 @@ fn write_atomic(path: &Path, contents: &[u8], mode: u32) -> Result<(), PkiError>
     };
     // tempfile creates the file with mode 0600, so a key is never readable by others, even
     // for a moment.
-    let mut file = tempfile::NamedTempFile::new_in(&dir).map_err(fail)?;
+    let mut file =
+        tempfile::NamedTempFile::new_in(&dir).map_err(|e| fail(without_repeated_source(e)))?;
     file.write_all(contents).map_err(fail)?;
     file.as_file()
         .set_permissions(fs::Permissions::from_mode(mode))
