@@ -23,8 +23,12 @@ pub(crate) fn api_auth(args: &ServeArgs, mode: Mode, gateway: &Gateway) -> Resul
     }
     let path = match (&args.api_token_file, mode) {
         (Some(path), _) => path.clone(),
-        // clap refuses --cert without --api-token-file or --insecure-api-no-auth.
-        (None, Mode::Production) => unreachable!("--cert requires the api-auth group"),
+        // clap already refuses --cert without --api-token-file or --insecure-api-no-auth; this
+        // keeps the API closed should that rule ever be lost.
+        (None, Mode::Production) => anyhow::bail!(
+            "production mode (--cert) needs --api-token-file FILE with the HTTP API's bearer token, \
+             or --insecure-api-no-auth to serve the API without authentication"
+        ),
         (None, Mode::Dev) => {
             let path = args.state_dir.join(DEV_API_TOKEN_FILE);
             if !path.exists() {
