@@ -86,7 +86,7 @@ fn dev_mode_session_heartbeats_echo_and_data() {
     let record = gateway.api_json("/devices/sensor-1");
     assert_eq!(record["firmware_version"], "0.1.0");
     assert_eq!(
-        record["tls_version"], "TLSv1_2",
+        record["tls_version"], "TLSv1.2",
         "mbedTLS 2.28 speaks TLS 1.2"
     );
     assert_eq!(
