@@ -9,6 +9,9 @@
 //! ```toml
 //! [dependencies]
 //! wasmbed-client = "0.1"
+//! # the example below also uses:
+//! wasmbed-tls = "0.1"
+//! tokio = { version = "1", features = ["macros", "rt"] }
 //! ```
 //!
 //! # Example

@@ -230,7 +230,7 @@ pub enum ProvisionError {
     NoRoutableHost {
         /// The configured address.
         configured: String,
-        /// `loopback` or `unspecified`.
+        /// `loopback`, `link-local` or `unspecified`.
         scope: &'static str,
         /// What was tried, in order.
         tried: String,

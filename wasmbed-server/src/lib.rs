@@ -17,6 +17,10 @@
 //! ```toml
 //! [dependencies]
 //! wasmbed-server = "0.1"
+//! # the example below also uses:
+//! wasmbed-tls = "0.1"
+//! wasmbed-client = "0.1"
+//! tokio = { version = "1", features = ["macros", "rt"] }
 //! ```
 //!
 //! # Example
