@@ -238,7 +238,8 @@ pub(crate) fn run_pki(pki: Pki) -> Result<()> {
             out_dir,
             key,
         } => {
-            let ca = CertificateAuthority::load(&ca_cert, &ca_key)?;
+            let ca = CertificateAuthority::load(&ca_cert, &ca_key)
+                .context("cannot load the CA (--ca-cert, --ca-key)")?;
             let (cert, key_path) = (out_dir.join("gateway.pem"), out_dir.join("gateway-key.pem"));
             check_new(&[&cert, &key_path], key.force)?;
             create_dir(&out_dir)?;
@@ -258,7 +259,8 @@ pub(crate) fn run_pki(pki: Pki) -> Result<()> {
             out_dir,
             key,
         } => {
-            let ca = CertificateAuthority::load(&ca_cert, &ca_key)?;
+            let ca = CertificateAuthority::load(&ca_cert, &ca_key)
+                .context("cannot load the CA (--ca-cert, --ca-key)")?;
             let id = DeviceId::new(&id)?;
             let (cert, key_path) = (
                 out_dir.join(format!("{id}.pem")),
@@ -310,9 +312,10 @@ pub(crate) fn run_pki(pki: Pki) -> Result<()> {
             serials,
             next_update_days,
         } => {
-            let ca = CertificateAuthority::load(&ca_cert, &ca_key)?;
+            let ca = CertificateAuthority::load(&ca_cert, &ca_key)
+                .context("cannot load the CA (--ca-cert, --ca-key)")?;
             let previous = if crl.exists() {
-                let mut crls = load_crls(&crl)?;
+                let mut crls = load_crls(&crl).context("cannot read the existing CRL (--crl)")?;
                 if crls.len() != 1 {
                     bail!(
                         "{} holds {} CRLs; pki revoke keeps one CRL per file",
