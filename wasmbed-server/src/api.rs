@@ -294,7 +294,7 @@ async fn received_data(
         .map(|(received_at, data)| Received {
             received_at: rfc3339(received_at),
             bytes: data.len(),
-            hex: data.iter().map(|b| format!("{b:02x}")).collect(),
+            hex: hex::encode(&data),
             text: std::str::from_utf8(&data).ok().map(str::to_owned),
         })
         .collect();

@@ -99,7 +99,7 @@ impl ApiToken {
     /// A new random token: 256 bits as 64 lowercase hex digits.
     pub fn generate() -> ApiToken {
         let bytes: [u8; 32] = rand::random();
-        ApiToken(bytes.iter().map(|b| format!("{b:02x}")).collect())
+        ApiToken(hex::encode(bytes).into())
     }
 
     /// Reads a token file: the token alone, optionally followed by one newline.
