@@ -34,7 +34,7 @@ pub(crate) fn api_auth(args: &ServeArgs, mode: Mode, gateway: &Gateway) -> Resul
             if !path.exists() {
                 std::fs::create_dir_all(&args.state_dir).with_context(|| {
                     format!(
-                        "cannot create the state directory {}",
+                        "cannot create the state directory {} (--state-dir)",
                         args.state_dir.display()
                     )
                 })?;

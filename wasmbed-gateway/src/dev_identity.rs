@@ -27,8 +27,12 @@ pub(crate) fn dev_identity(args: &ServeArgs) -> Result<Identity> {
         }
         info!("the dev certificate does not cover this machine's names; making a new one");
     }
-    std::fs::create_dir_all(&dir)
-        .with_context(|| format!("cannot create the state directory {}", dir.display()))?;
+    std::fs::create_dir_all(&dir).with_context(|| {
+        format!(
+            "cannot create the state directory {} (--state-dir)",
+            dir.display()
+        )
+    })?;
     let identity = dev_gateway(&names, &CertificateOptions::default())?;
     identity.save(&cert, &key)?;
     info!(dir = %dir.display(), names = ?wanted, "made a dev certificate");

@@ -9,7 +9,7 @@ use tokio::net::TcpListener;
 use tracing::{error, info, warn};
 use wasmbed_endpoint::Host;
 use wasmbed_server::binding::DeviceBindings;
-use wasmbed_server::{ALPN, Gateway, GatewayConfig, Mode};
+use wasmbed_server::{ALPN, ConfigError, Gateway, GatewayConfig, Mode};
 use wasmbed_tls::{
     CertResolver, ClientAuth, ClientVerifier, Identity, Resumption, ServerOptions,
     key_readable_by_others, server_config_with_verifier,
@@ -41,10 +41,25 @@ pub(crate) fn serve(args: ServeArgs) -> Result<()> {
         .with_http_header_read_timeout(Duration::from_secs(args.http_header_read_timeout_secs))
         .with_http_idle_timeout(Duration::from_secs(args.http_idle_timeout_secs))
         .with_http2_max_concurrent_streams(args.http2_max_concurrent_streams);
-    config.validate()?;
+    config.validate().map_err(|e| {
+        let flag = flag_of(&e);
+        anyhow::Error::new(e).context(format!("invalid {flag}"))
+    })?;
     raise_open_file_limit(args.max_connections, args.max_api_connections);
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     runtime.block_on(serve_async(args, config))
+}
+
+/// The `serve` flag that sets the [`GatewayConfig`] field a [`ConfigError`] is about: the
+/// field's name in kebab case, with `-secs` for durations (`max_frame_len` is
+/// `--max-frame-len`, `hello_timeout` is `--hello-timeout-secs`).
+fn flag_of(error: &ConfigError) -> String {
+    let flag = format!("--{}", error.field_name().replace('_', "-"));
+    if error.is_duration() {
+        format!("{flag}-secs")
+    } else {
+        flag
+    }
 }
 
 /// Default `--listen-backlog`: Linux's default net.core.somaxconn since 5.4. Measured: 19,000
@@ -280,7 +295,8 @@ fn device_bindings(args: &ServeArgs) -> Result<DeviceBindings> {
     if args.client_ca.is_none() {
         return Ok(DeviceBindings::in_memory());
     }
-    let bindings = DeviceBindings::open(&args.state_dir)?;
+    let bindings = DeviceBindings::open(&args.state_dir)
+        .context("cannot keep the device bindings in --state-dir")?;
     if let Some(path) = bindings.path() {
         info!(
             file = %std::path::absolute(path).unwrap_or_else(|_| path.to_owned()).display(),

@@ -708,3 +708,60 @@ fn each_cause_is_printed_once() {
         assert_eq!(err.lines().count(), 1, "{args:?}: {err}");
     }
 }
+
+/// A limit out of range names the flag that sets it, then says what is accepted.
+#[test]
+fn an_out_of_range_limit_names_its_flag() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases: [(&[&str], &str); 4] = [
+        (
+            &["--max-frame-len", "1"],
+            "invalid --max-frame-len: max frame length 1 must be in",
+        ),
+        (
+            &["--hello-timeout-secs", "0"],
+            "invalid --hello-timeout-secs: hello timeout must be longer than 0",
+        ),
+        (
+            &["--max-connections", "0"],
+            "invalid --max-connections: max connections must be at least 1",
+        ),
+        (
+            &["--http2-max-concurrent-streams", "0"],
+            "invalid --http2-max-concurrent-streams: HTTP/2 max concurrent streams must be at least 1",
+        ),
+    ];
+    for (args, expected) in cases {
+        let (code, out, err) = run(args, dir.path());
+        assert_eq!(code, 1, "{args:?}: {out}{err}");
+        assert!(
+            err.contains(expected),
+            "{args:?}: no {expected:?} in:\n{err}"
+        );
+        assert_eq!(err.lines().count(), 1, "{args:?}: {err}");
+    }
+}
+
+/// A state directory that cannot be made is named as the flag's.
+#[test]
+fn an_unusable_state_dir_names_the_flag() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("a-file"), "").unwrap();
+    let (code, out, err) = run(
+        &[
+            "--state-dir",
+            "a-file",
+            "--api-addr",
+            "127.0.0.1:0",
+            "--tls-addr",
+            "127.0.0.1:0",
+        ],
+        dir.path(),
+    );
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(
+        err.contains("cannot create the state directory a-file/dev (--state-dir): Not a directory"),
+        "{err}"
+    );
+    assert_eq!(err.lines().count(), 1, "{err}");
+}

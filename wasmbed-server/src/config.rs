@@ -167,41 +167,80 @@ impl GatewayConfig {
                 max: MAX_MAX_FRAME_LEN,
             });
         }
-        for (field, value) in [
-            ("max connections", self.max_connections),
-            ("outbound queue length", self.outbound_queue_len),
-            ("inbound queue length", self.inbound_queue_len),
-            ("inbound bytes limit", self.inbound_bytes_limit),
-            ("max API connections", self.max_api_connections),
+        for (field, name, value) in [
+            ("max connections", "max_connections", self.max_connections),
+            (
+                "outbound queue length",
+                "outbound_queue_len",
+                self.outbound_queue_len,
+            ),
+            (
+                "inbound queue length",
+                "inbound_queue_len",
+                self.inbound_queue_len,
+            ),
+            (
+                "inbound bytes limit",
+                "inbound_bytes_limit",
+                self.inbound_bytes_limit,
+            ),
+            (
+                "max API connections",
+                "max_api_connections",
+                self.max_api_connections,
+            ),
             (
                 "max HTTP connections on the TLS port",
+                "max_tls_http_connections",
                 self.max_tls_http_connections,
             ),
             (
                 "HTTP/2 max concurrent streams",
+                "http2_max_concurrent_streams",
                 self.http2_max_concurrent_streams as usize,
             ),
-            ("max offline devices", self.max_offline_devices),
-            ("log burst", self.log_burst as usize),
+            (
+                "max offline devices",
+                "max_offline_devices",
+                self.max_offline_devices,
+            ),
+            ("log burst", "log_burst", self.log_burst as usize),
         ] {
             if value == 0 {
-                return Err(ConfigError::Zero { field });
+                return Err(ConfigError::Zero { field, name });
             }
         }
-        for (field, value) in [
-            ("handshake timeout", self.handshake_timeout),
-            ("hello timeout", self.hello_timeout),
-            ("echo timeout", self.echo_timeout),
-            ("shutdown grace period", self.shutdown_grace),
-            ("HTTP header read timeout", self.http_header_read_timeout),
-            ("HTTP idle timeout", self.http_idle_timeout),
+        for (field, name, value) in [
+            (
+                "handshake timeout",
+                "handshake_timeout",
+                self.handshake_timeout,
+            ),
+            ("hello timeout", "hello_timeout", self.hello_timeout),
+            ("echo timeout", "echo_timeout", self.echo_timeout),
+            (
+                "shutdown grace period",
+                "shutdown_grace",
+                self.shutdown_grace,
+            ),
+            (
+                "HTTP header read timeout",
+                "http_header_read_timeout",
+                self.http_header_read_timeout,
+            ),
+            (
+                "HTTP idle timeout",
+                "http_idle_timeout",
+                self.http_idle_timeout,
+            ),
         ] {
-            if value.is_zero() && field != "shutdown grace period" {
-                return Err(ConfigError::ZeroTimeout { field });
+            if value.is_zero() && name != "shutdown_grace" {
+                return Err(ConfigError::ZeroTimeout { field, name });
             }
             if value > MAX_TIMEOUT {
                 return Err(ConfigError::TimeoutTooLong {
                     field,
+                    name,
                     value,
                     max: MAX_TIMEOUT,
                 });
@@ -287,23 +326,51 @@ pub enum ConfigError {
     Zero {
         /// The field, in words (`"max connections"`).
         field: &'static str,
+        /// The [`GatewayConfig`] field's name (`"max_connections"`).
+        name: &'static str,
     },
     /// A timeout is 0 (only the shutdown grace period may be).
     #[error("{field} must be longer than 0")]
     ZeroTimeout {
         /// The field, in words (`"hello timeout"`).
         field: &'static str,
+        /// The [`GatewayConfig`] field's name (`"hello_timeout"`).
+        name: &'static str,
     },
     /// A timeout or grace period is longer than [`MAX_TIMEOUT`].
     #[error("{field} {value:?} is longer than the maximum of {max:?}")]
     TimeoutTooLong {
         /// The field, in words.
         field: &'static str,
+        /// The [`GatewayConfig`] field's name (`"echo_timeout"`).
+        name: &'static str,
         /// The configured duration.
         value: Duration,
         /// The longest accepted.
         max: Duration,
     },
+}
+
+impl ConfigError {
+    /// The name of the [`GatewayConfig`] field at fault (`"max_frame_len"`), which is also the
+    /// name of its `with_*` setter without the prefix; a CLI maps it to its own flag.
+    pub fn field_name(&self) -> &'static str {
+        match self {
+            ConfigError::HeartbeatInterval(_) => "heartbeat_interval",
+            ConfigError::MaxFrameLen { .. } => "max_frame_len",
+            ConfigError::Zero { name, .. }
+            | ConfigError::ZeroTimeout { name, .. }
+            | ConfigError::TimeoutTooLong { name, .. } => name,
+        }
+    }
+
+    /// Whether the field at fault is a duration (a CLI may take it in seconds).
+    pub fn is_duration(&self) -> bool {
+        !matches!(
+            self,
+            ConfigError::MaxFrameLen { .. } | ConfigError::Zero { .. }
+        )
+    }
 }
 
 impl Default for GatewayConfig {
