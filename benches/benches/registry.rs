@@ -37,8 +37,8 @@ fn registry(offline: usize, inbound_bytes_limit: usize) -> Registry {
     );
     for n in 0..offline {
         let id = format!("gone-{n:05}");
-        let session = registry.register(info(id.clone())).session_id;
-        registry.unregister(&id, session, DeviceState::Disconnected);
+        let session = registry.internal_register(info(id.clone())).session_id;
+        registry.internal_unregister(&id, session, DeviceState::Disconnected);
     }
     registry
 }
@@ -53,8 +53,8 @@ fn admission(c: &mut Criterion) {
         b.iter(|| {
             n += 1;
             let id = format!("new-{n}");
-            let session = registry.register(info(id.clone())).session_id;
-            registry.unregister(black_box(&id), session, DeviceState::Disconnected);
+            let session = registry.internal_register(info(id.clone())).session_id;
+            registry.internal_unregister(black_box(&id), session, DeviceState::Disconnected);
         })
     });
     group.finish();
@@ -64,9 +64,9 @@ fn admission(c: &mut Criterion) {
 fn per_frame(c: &mut Criterion) {
     let mut group = c.benchmark_group("registry_frame");
     let registry = registry(OFFLINE, 64 << 20);
-    let session = registry.register(info("live".into())).session_id;
+    let session = registry.internal_register(info("live".into())).session_id;
     group.bench_function("seen", |b| {
-        b.iter(|| registry.seen(black_box("live"), session))
+        b.iter(|| registry.internal_seen(black_box("live"), session))
     });
     group.finish();
 }
@@ -77,13 +77,13 @@ fn inbound_at_budget(c: &mut Criterion) {
     let mut group = c.benchmark_group("registry_inbound");
     let registry = registry(OFFLINE, 64 * 16);
     // Kept so that the session stays registered as live for the whole benchmark.
-    let _live: Registration = registry.register(info("live".into()));
+    let _live: Registration = registry.internal_register(info("live".into()));
     let data = Bytes::from_static(&[0x5a; 16]);
     for _ in 0..64 {
-        registry.push_inbound("live", data.clone());
+        registry.internal_push_inbound("live", data.clone());
     }
     group.bench_function("push_at_budget_16b", |b| {
-        b.iter(|| registry.push_inbound(black_box("live"), data.clone()))
+        b.iter(|| registry.internal_push_inbound(black_box("live"), data.clone()))
     });
     group.finish();
 }

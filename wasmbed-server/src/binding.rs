@@ -51,7 +51,7 @@ use std::time::SystemTime;
 use serde::{Deserialize, Serialize};
 
 use crate::rfc3339::rfc3339;
-use wasmbed_protocol::DeviceId;
+use wasmbed_protocol::{DeviceId, DeviceIdError};
 
 /// The binding file's name in the state directory.
 pub const BINDINGS_FILE: &str = "device-bindings.json";
@@ -122,8 +122,8 @@ pub enum BindingError {
     Invalid {
         /// The file.
         path: PathBuf,
-        /// What is wrong, with the line and column for a syntax error.
-        reason: String,
+        /// What is wrong.
+        reason: Damage,
     },
     /// The binding file is written in a version this gateway does not know.
     #[error(
@@ -150,6 +150,71 @@ pub enum BindingError {
         #[source]
         source: io::Error,
     },
+}
+
+/// What makes a binding file damaged ([`BindingError::Invalid`]).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Damage {
+    /// The path is a symbolic link to a missing file (an unmounted volume, typically).
+    #[error("it is a symbolic link to a missing file; is the state volume mounted?")]
+    DanglingSymlink,
+    /// The file is not JSON of the binding file's shape.
+    #[error("{message} at line {line} column {column}")]
+    Syntax {
+        /// The JSON parser's description.
+        message: String,
+        /// 1-based line.
+        line: usize,
+        /// 1-based column.
+        column: usize,
+    },
+    /// `"format"` is missing or not the binding file's name.
+    #[error("\"format\" is not {FORMAT_NAME:?}")]
+    Format,
+    /// `"version"` is missing.
+    #[error("no \"version\"")]
+    NoVersion,
+    /// A binding's device id breaks the device id rule.
+    #[error("binding {entry}: {error}")]
+    DeviceId {
+        /// 1-based position of the binding in the file.
+        entry: usize,
+        /// The rule it breaks.
+        error: DeviceIdError,
+    },
+    /// A device id is bound twice.
+    #[error("binding {entry}: device id {device_id:?} appears twice")]
+    Duplicate {
+        /// 1-based position of the second binding.
+        entry: usize,
+        /// The id.
+        device_id: String,
+    },
+    /// A binding's `first_bound` is not an RFC 3339 time.
+    #[error("binding {entry}: first_bound {value:?} is not an RFC 3339 time")]
+    FirstBound {
+        /// 1-based position of the binding.
+        entry: usize,
+        /// The text found.
+        value: String,
+    },
+}
+
+impl From<serde_json::Error> for Damage {
+    fn from(e: serde_json::Error) -> Damage {
+        // serde_json's Display appends " at line L column C"; keep only the description.
+        let text = e.to_string();
+        let message = match text.rfind(" at line ") {
+            Some(at) => text[..at].to_owned(),
+            None => text,
+        };
+        Damage::Syntax {
+            message,
+            line: e.line(),
+            column: e.column(),
+        }
+    }
 }
 
 #[derive(Serialize)]
@@ -234,8 +299,7 @@ impl DeviceBindings {
             {
                 return Err(BindingError::Invalid {
                     path,
-                    reason: "it is a symbolic link to a missing file; is the state volume mounted?"
-                        .to_owned(),
+                    reason: Damage::DanglingSymlink,
                 });
             }
             Err(e) if e.kind() == io::ErrorKind::NotFound => {
@@ -349,7 +413,7 @@ impl DeviceBindings {
 }
 
 fn parse(path: &Path, bytes: &[u8]) -> Result<Vec<Binding>, BindingError> {
-    let invalid = |reason: String| BindingError::Invalid {
+    let invalid = |reason: Damage| BindingError::Invalid {
         path: path.to_owned(),
         reason,
     };
@@ -358,9 +422,9 @@ fn parse(path: &Path, bytes: &[u8]) -> Result<Vec<Binding>, BindingError> {
         format: Option<String>,
         version: Option<u32>,
     }
-    let probe: Probe = serde_json::from_slice(bytes).map_err(|e| invalid(e.to_string()))?;
+    let probe: Probe = serde_json::from_slice(bytes).map_err(|e| invalid(e.into()))?;
     if probe.format.as_deref() != Some(FORMAT_NAME) {
-        return Err(invalid(format!("\"format\" is not {FORMAT_NAME:?}")));
+        return Err(invalid(Damage::Format));
     }
     match probe.version {
         Some(FORMAT_VERSION) => {}
@@ -370,33 +434,33 @@ fn parse(path: &Path, bytes: &[u8]) -> Result<Vec<Binding>, BindingError> {
                 found,
             });
         }
-        None => return Err(invalid("no \"version\"".into())),
+        None => return Err(invalid(Damage::NoVersion)),
     }
-    let file: FileV1 = serde_json::from_slice(bytes).map_err(|e| invalid(e.to_string()))?;
+    let file: FileV1 = serde_json::from_slice(bytes).map_err(|e| invalid(e.into()))?;
     let mut seen = std::collections::HashSet::new();
     file.bindings
         .into_iter()
         .enumerate()
         .map(|(n, record)| {
             let entry = n + 1;
-            if let Err(e) = DeviceId::new(&record.device_id) {
-                return Err(invalid(format!("binding {entry}: {e}")));
+            if let Err(error) = DeviceId::new(&record.device_id) {
+                return Err(invalid(Damage::DeviceId { entry, error }));
             }
             if !seen.insert(record.device_id.clone()) {
-                return Err(invalid(format!(
-                    "binding {entry}: device id {:?} appears twice",
-                    record.device_id
-                )));
+                return Err(invalid(Damage::Duplicate {
+                    entry,
+                    device_id: record.device_id.clone(),
+                }));
             }
             let first_bound = time::OffsetDateTime::parse(
                 &record.first_bound,
                 &time::format_description::well_known::Rfc3339,
             )
-            .map_err(|e| {
-                invalid(format!(
-                    "binding {entry}: first_bound {:?}: {e}",
-                    record.first_bound
-                ))
+            .map_err(|_| {
+                invalid(Damage::FirstBound {
+                    entry,
+                    value: record.first_bound.clone(),
+                })
             })?;
             Ok(Binding {
                 device_id: record.device_id,

@@ -96,8 +96,12 @@ pub use handshake_failure::HandshakeFailure;
 pub use metrics::Metrics;
 pub use tls_http::TLS_PORT_HTTP_LIFETIME;
 pub use tls_params::{CipherSuite, TlsVersion};
+/// The swappable client-certificate verifier [`Gateway::with_client_verifier`] takes.
+/// Re-exported on purpose: it is the `wasmbed-tls` type the rustls configuration is built
+/// with, so both must come from the same version.
+pub use wasmbed_tls::ClientVerifier;
 
-/// DATA and ECHO payloads ([`DeviceHandle`], [`registry::Registry::push_inbound`]).
+/// DATA and ECHO payloads ([`DeviceHandle`], [`registry::Registry::drain_inbound`]).
 /// Re-exported on purpose: `bytes` 1 is the stable buffer type of the tokio ecosystem and the
 /// one `wasmbed-protocol` frames carry, so callers need no second dependency to name it.
 pub use bytes::Bytes;

@@ -185,7 +185,7 @@ impl State {
     }
 }
 
-/// What [`Registry::register`] gives the new session.
+/// What registering a new session gives it (its id, and whether it took an older one over).
 #[derive(Debug)]
 pub struct Registration {
     /// The session's id.
@@ -225,7 +225,7 @@ impl Registry {
     /// Registers a new session for `info.device_id`; an existing session for the same id is
     /// told to leave (newest wins). The session's command queue holds `outbound_queue_len`
     /// commands.
-    pub fn register(&self, mut info: DeviceInfo) -> Registration {
+    pub(crate) fn register(&self, mut info: DeviceInfo) -> Registration {
         let session_id = self.next_session.fetch_add(1, Ordering::Relaxed);
         info.session_id = session_id;
         let taken_over = CancellationToken::new();
@@ -276,7 +276,7 @@ impl Registry {
     /// Ends session `session_id` of `device_id` with `new_state`; does nothing if a newer
     /// session has taken over. Forgets the longest-gone device when more than
     /// `max_offline_devices` are offline.
-    pub fn unregister(&self, device_id: &str, session_id: u64, new_state: DeviceState) {
+    pub(crate) fn unregister(&self, device_id: &str, session_id: u64, new_state: DeviceState) {
         let mut guard = self.lock();
         let state = &mut *guard;
         let Some(entry) = state.devices.get_mut(device_id) else {
@@ -300,7 +300,7 @@ impl Registry {
     }
 
     /// Updates the record of session `session_id` (frames, last seen, uptime).
-    pub fn update(&self, device_id: &str, session_id: u64, f: impl FnOnce(&mut DeviceInfo)) {
+    pub(crate) fn update(&self, device_id: &str, session_id: u64, f: impl FnOnce(&mut DeviceInfo)) {
         if let Some(entry) = self.lock().devices.get_mut(device_id)
             && entry.info.session_id == session_id
         {
@@ -309,7 +309,7 @@ impl Registry {
     }
 
     /// Marks a frame from the device: updates `last_seen` and `frames_in`.
-    pub fn seen(&self, device_id: &str, session_id: u64) {
+    pub(crate) fn seen(&self, device_id: &str, session_id: u64) {
         let now = SystemTime::now();
         self.update(device_id, session_id, |info| {
             info.frames_in += 1;
@@ -319,7 +319,7 @@ impl Registry {
 
     /// Queues DATA received from the device; drops the oldest when the device's queue or the
     /// byte budget is full (see [`Registry`]).
-    pub fn push_inbound(&self, device_id: &str, data: Bytes) {
+    pub(crate) fn push_inbound(&self, device_id: &str, data: Bytes) {
         let now = SystemTime::now();
         let mut guard = self.lock();
         let state = &mut *guard;
@@ -425,6 +425,31 @@ impl Registry {
 
 fn serialize_rfc3339<S: Serializer>(time: &SystemTime, serializer: S) -> Result<S::Ok, S::Error> {
     serializer.serialize_str(&rfc3339(*time))
+}
+
+/// The session layer's registry operations, for the project's own benchmarks
+/// (`benches/benches/registry.rs`). Not part of the stable API: behind the
+/// `unstable-internals` feature, hidden from the docs, and free to change in any release.
+/// A program embedding the gateway must not use them: a registration made here has no session
+/// behind it, and takes over the live session of the same id.
+#[cfg(feature = "unstable-internals")]
+#[doc(hidden)]
+impl Registry {
+    pub fn internal_register(&self, info: DeviceInfo) -> Registration {
+        self.register(info)
+    }
+
+    pub fn internal_unregister(&self, device_id: &str, session_id: u64, new_state: DeviceState) {
+        self.unregister(device_id, session_id, new_state)
+    }
+
+    pub fn internal_seen(&self, device_id: &str, session_id: u64) {
+        self.seen(device_id, session_id)
+    }
+
+    pub fn internal_push_inbound(&self, device_id: &str, data: Bytes) {
+        self.push_inbound(device_id, data)
+    }
 }
 
 #[cfg(test)]
