@@ -11,10 +11,7 @@ use wasmbed_tls::{
 };
 
 fn with(algorithm: KeyAlgorithm) -> CertificateOptions {
-    CertificateOptions {
-        algorithm,
-        ..CertificateOptions::default()
-    }
+    CertificateOptions::default().with_algorithm(algorithm)
 }
 
 #[test]
@@ -101,10 +98,10 @@ fn record_size_limits() {
         &CertificateOptions::default(),
     )
     .unwrap();
-    let bad = |device_max_content_len, max_record_size| ServerOptions {
-        device_max_content_len,
-        max_record_size,
-        ..ServerOptions::default()
+    let bad = |device_max_content_len, max_record_size| {
+        ServerOptions::default()
+            .with_device_max_content_len(device_max_content_len)
+            .with_max_record_size(max_record_size)
     };
     // Larger than the device buffer plus header, smaller than rustls' 32, larger than TLS allows.
     for options in [
@@ -148,18 +145,12 @@ fn ed25519_only_for_non_device_use() {
     assert!(err.to_string().contains("mbedTLS cannot parse it"), "{err}");
     assert!(dev_gateway(&["localhost".parse().unwrap()], &ed).is_err());
 
-    let tools = CertificateOptions {
-        allow_non_device: true,
-        ..ed
-    };
+    let tools = ed.with_allow_non_device(true);
     let ca = CertificateAuthority::generate("operator CA", &tools).unwrap();
     let api = ca
         .issue_gateway(&["api.example".parse().unwrap()], &tools)
         .unwrap();
-    let options = ServerOptions {
-        device_max_content_len: None,
-        ..ServerOptions::default()
-    };
+    let options = ServerOptions::default().with_device_max_content_len(None);
     let server = server_config(Arc::new(CertResolver::new(&api, &options).unwrap())).unwrap();
     let client = client_config(&[ca.certificate().clone()], None, &[]).unwrap();
     support::handshake(client, server, "api.example").unwrap();
@@ -200,13 +191,10 @@ fn names_and_ids_are_checked() {
         DeviceId::new("sensor_1.lab-A").unwrap().as_str(),
         "sensor_1.lab-A"
     );
-    let inverted = CertificateOptions {
-        validity: wasmbed_tls::Validity {
-            not_before: std::time::SystemTime::now(),
-            not_after: std::time::UNIX_EPOCH,
-        },
-        ..CertificateOptions::default()
-    };
+    let inverted = CertificateOptions::default().with_validity(wasmbed_tls::Validity::new(
+        std::time::SystemTime::now(),
+        std::time::UNIX_EPOCH,
+    ));
     assert!(matches!(
         CertificateAuthority::generate("CA", &inverted),
         Err(PkiError::InvalidValidity { .. })
@@ -236,10 +224,7 @@ fn a_ca_from_der_must_be_a_ca_with_its_own_key() {
 
 #[test]
 fn an_ed25519_ca_cannot_sign_for_devices() {
-    let tools = CertificateOptions {
-        allow_non_device: true,
-        ..with(KeyAlgorithm::Ed25519)
-    };
+    let tools = with(KeyAlgorithm::Ed25519).with_allow_non_device(true);
     let ca = CertificateAuthority::generate("operator CA", &tools).unwrap();
     let err = ca
         .issue_gateway(
@@ -299,9 +284,6 @@ fn san_list_is_normalised_and_ip_dns_names_can_be_turned_off() {
         list,
         ["DNS:gw.example", "IP:[127, 0, 0, 1]", "DNS:127.0.0.1"]
     );
-    let (_, list) = sans(&CertificateOptions {
-        ip_addresses_as_dns_names: false,
-        ..CertificateOptions::default()
-    });
+    let (_, list) = sans(&CertificateOptions::default().with_ip_addresses_as_dns_names(false));
     assert_eq!(list, ["DNS:gw.example", "IP:[127, 0, 0, 1]"]);
 }
