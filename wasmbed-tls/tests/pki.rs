@@ -64,7 +64,7 @@ fn rsa_4096_chain_is_too_large_for_a_1500_byte_device_and_p256_fits() {
 fn whenever_the_check_passes_no_handshake_message_is_split() {
     let ca = CertificateAuthority::generate("CA", &CertificateOptions::default()).unwrap();
     let options = ServerOptions::default();
-    let mut names: Vec<wasmbed_endpoint::Host> = vec!["gw.example".parse().unwrap()];
+    let mut names: Vec<wasmbed_tls::Host> = vec!["gw.example".parse().unwrap()];
     let mut passed = 0;
     for i in 0..80u16 {
         names.push(format!("fd00::{i:x}:1").parse().unwrap());
@@ -247,11 +247,10 @@ fn an_ed25519_ca_cannot_sign_for_devices() {
 fn san_list_is_normalised_and_ip_dns_names_can_be_turned_off() {
     use x509_parser::prelude::{FromDer, GeneralName, X509Certificate};
     let ca = CertificateAuthority::generate("CA", &CertificateOptions::default()).unwrap();
-    let names: Vec<wasmbed_endpoint::Host> =
-        ["GW.Example.", "127.0.0.1", "gw.example", "127.0.0.1"]
-            .iter()
-            .map(|n| n.parse().unwrap())
-            .collect();
+    let names: Vec<wasmbed_tls::Host> = ["GW.Example.", "127.0.0.1", "gw.example", "127.0.0.1"]
+        .iter()
+        .map(|n| n.parse().unwrap())
+        .collect();
     let sans = |options: &CertificateOptions| {
         let leaf = ca.issue_gateway(&names, options).unwrap();
         let (_, cert) = X509Certificate::from_der(&leaf.chain()[0]).unwrap();
@@ -286,4 +285,44 @@ fn san_list_is_normalised_and_ip_dns_names_can_be_turned_off() {
     );
     let (_, list) = sans(&CertificateOptions::default().with_ip_addresses_as_dns_names(false));
     assert_eq!(list, ["DNS:gw.example", "IP:[127, 0, 0, 1]"]);
+}
+
+#[test]
+fn a_device_host_the_certificate_does_not_name_is_refused_with_the_typed_host() {
+    let ca = CertificateAuthority::generate("CA", &CertificateOptions::default()).unwrap();
+    let names: Vec<wasmbed_tls::Host> = ["gw.example", "10.0.0.1", "GW.example."]
+        .iter()
+        .map(|n| n.parse().unwrap())
+        .collect();
+    let gateway = ca
+        .issue_gateway(&names, &CertificateOptions::default())
+        .unwrap();
+    let covered: Vec<wasmbed_tls::Host> = ["gw.example", "10.0.0.1"]
+        .iter()
+        .map(|n| n.parse().unwrap())
+        .collect();
+    CertResolver::new(
+        &gateway,
+        &ServerOptions::default().with_device_hosts(covered.clone()),
+    )
+    .unwrap();
+
+    let missing: wasmbed_tls::Host = "10.0.0.2".parse().unwrap();
+    let mut hosts = covered;
+    hosts.push(missing);
+    let err = CertResolver::new(&gateway, &ServerOptions::default().with_device_hosts(hosts))
+        .unwrap_err();
+    let ConfigError::EndpointNotCovered { host, names } = &err else {
+        panic!("expected EndpointNotCovered, got {err:?}");
+    };
+    assert_eq!(**host, missing);
+    // Each name once, sorted: the address is also written as a dNSName for mbedTLS 2.x and the
+    // DNS name was given twice.
+    assert_eq!(names, &["10.0.0.1", "gw.example"]);
+    assert_eq!(
+        err.to_string(),
+        "does not name 10.0.0.2, the host of the device endpoint (it names 10.0.0.1, \
+         gw.example); reissue with `wasmbed-gateway pki gateway --san 10.0.0.2`, or \
+         correct --device-endpoint"
+    );
 }
