@@ -102,10 +102,7 @@ impl Pki {
     ///
     /// A [`PkiError`] from key generation or signing.
     pub fn generate(key: ServerKey) -> Result<Pki, PkiError> {
-        let options = CertificateOptions {
-            algorithm: key.algorithm(),
-            ..CertificateOptions::default()
-        };
+        let options = CertificateOptions::default().with_algorithm(key.algorithm());
         let ca = CertificateAuthority::generate("wasmbed bench CA", &options)?;
         let names = [
             SERVER_NAME.parse().expect("a valid DNS name"),
@@ -123,11 +120,9 @@ impl Pki {
             ServerKey::EcdsaP256 => ServerOptions::default().device_max_content_len,
             ServerKey::Rsa2048 | ServerKey::Rsa4096 => None,
         };
-        ServerOptions {
-            alpn: wasmbed_server::ALPN.iter().map(|p| p.to_vec()).collect(),
-            device_max_content_len,
-            ..ServerOptions::default()
-        }
+        ServerOptions::default()
+            .with_alpn(wasmbed_server::ALPN.iter().map(|p| p.to_vec()).collect())
+            .with_device_max_content_len(device_max_content_len)
     }
 
     /// The gateway's `ServerConfig`, from `wasmbed_tls::server_config`.

@@ -28,7 +28,7 @@
 //! # use wasmbed_server::{ALPN, Gateway, GatewayConfig, Mode, TcpListener};
 //! # use wasmbed_tls::{dev_gateway, server_config, CertResolver, CertificateOptions, ServerOptions};
 //! # let identity = dev_gateway(&["localhost".parse()?], &CertificateOptions::default())?;
-//! # let options = ServerOptions { alpn: ALPN.iter().map(|p| p.to_vec()).collect(), ..Default::default() };
+//! # let options = ServerOptions::default().with_alpn(ALPN.iter().map(|p| p.to_vec()).collect());
 //! # let gateway = Gateway::new(GatewayConfig::default(), server_config(Arc::new(CertResolver::new(&identity, &options)?))?, Mode::Dev)?;
 //! # let listener = TcpListener::bind("127.0.0.1:0").await?;
 //! # let gateway_addr = listener.local_addr()?;

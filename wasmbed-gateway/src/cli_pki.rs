@@ -124,20 +124,19 @@ pub(crate) enum Algorithm {
 
 impl KeyArgs {
     fn options(&self) -> CertificateOptions {
-        CertificateOptions {
-            algorithm: match self.algorithm {
+        CertificateOptions::default()
+            .with_algorithm(match self.algorithm {
                 Algorithm::P256 => KeyAlgorithm::EcdsaP256,
                 Algorithm::P384 => KeyAlgorithm::EcdsaP384,
                 Algorithm::Rsa2048 => KeyAlgorithm::Rsa2048,
                 Algorithm::Rsa3072 => KeyAlgorithm::Rsa3072,
                 Algorithm::Rsa4096 => KeyAlgorithm::Rsa4096,
-            },
-            validity: self
-                .days
-                .map(wasmbed_tls::Validity::days_from_now)
-                .unwrap_or_default(),
-            ..CertificateOptions::default()
-        }
+            })
+            .with_validity(
+                self.days
+                    .map(wasmbed_tls::Validity::days_from_now)
+                    .unwrap_or_default(),
+            )
     }
 }
 

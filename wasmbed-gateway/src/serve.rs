@@ -139,14 +139,12 @@ async fn serve_async(args: ServeArgs, config: GatewayConfig) -> Result<()> {
         Some((roots, _)) if args.require_client_cert => ClientAuth::Required(roots.clone()),
         Some((roots, _)) => ClientAuth::Optional(roots.clone()),
     };
-    let options = ServerOptions {
-        alpn: ALPN.iter().map(|p| p.to_vec()).collect(),
-        client_auth,
-        device_max_content_len: Some(args.device_max_content_len),
-        session_lifetime: Duration::from_secs(args.session_lifetime_secs),
-        device_hosts,
-        ..ServerOptions::default()
-    };
+    let options = ServerOptions::default()
+        .with_alpn(ALPN.iter().map(|p| p.to_vec()).collect())
+        .with_client_auth(client_auth)
+        .with_device_max_content_len(Some(args.device_max_content_len))
+        .with_session_lifetime(Duration::from_secs(args.session_lifetime_secs))
+        .with_device_hosts(device_hosts);
     let (identity, mode) = match (&args.cert, &args.key) {
         (Some(cert), Some(key)) => {
             let identity = Identity::load(cert, key)

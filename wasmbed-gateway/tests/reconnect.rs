@@ -25,10 +25,7 @@ async fn start(
         &CertificateOptions::default(),
     )
     .unwrap();
-    let options = ServerOptions {
-        alpn: ALPN.iter().map(|p| p.to_vec()).collect(),
-        ..ServerOptions::default()
-    };
+    let options = ServerOptions::default().with_alpn(ALPN.iter().map(|p| p.to_vec()).collect());
     let tls = server_config(Arc::new(CertResolver::new(&identity, &options).unwrap())).unwrap();
     let config = GatewayConfig::default().with_shutdown_grace(Duration::from_secs(2));
     let gateway = Gateway::new(config, tls, Mode::Dev).unwrap();

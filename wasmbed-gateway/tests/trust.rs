@@ -119,13 +119,8 @@ async fn resumption_with_an_expired_device_certificate_is_refused() {
     ] {
         let now = SystemTime::now();
         let not_after = now + Duration::from_secs(4);
-        let options = CertificateOptions {
-            validity: Validity {
-                not_before: now - Duration::from_secs(60),
-                not_after,
-            },
-            ..CertificateOptions::default()
-        };
+        let options = CertificateOptions::default()
+            .with_validity(Validity::new(now - Duration::from_secs(60), not_after));
         let short = device_ca
             .issue_device(&DeviceId::new(id).unwrap(), &options)
             .unwrap();

@@ -35,7 +35,7 @@ pub const ALPN: [&[u8]; 3] = [b"wasmbed/1", b"h2", b"http/1.1"];
 /// use wasmbed_tls::{dev_gateway, server_config, CertResolver, CertificateOptions, ServerOptions};
 ///
 /// let identity = dev_gateway(&["localhost".parse()?], &CertificateOptions::default())?;
-/// let options = ServerOptions { alpn: wasmbed_server::ALPN.iter().map(|p| p.to_vec()).collect(), ..Default::default() };
+/// let options = ServerOptions::default().with_alpn(wasmbed_server::ALPN.iter().map(|p| p.to_vec()).collect());
 /// let tls = server_config(Arc::new(CertResolver::new(&identity, &options)?))?;
 /// let gateway = Gateway::new(GatewayConfig::default(), tls, Mode::Dev)?;
 /// let tls_listener = TcpListener::bind("0.0.0.0:8081").await?;

@@ -36,7 +36,7 @@
 //! use wasmbed_tls::{danger, dev_gateway, server_config, CertResolver, CertificateOptions, ServerOptions};
 //!
 //! let identity = dev_gateway(&["localhost".parse()?], &CertificateOptions::default())?;
-//! let options = ServerOptions { alpn: ALPN.iter().map(|p| p.to_vec()).collect(), ..Default::default() };
+//! let options = ServerOptions::default().with_alpn(ALPN.iter().map(|p| p.to_vec()).collect());
 //! let tls = server_config(Arc::new(CertResolver::new(&identity, &options)?))?;
 //! let gateway = Gateway::new(GatewayConfig::default().with_max_connections(100), tls, Mode::Dev)?;
 //! let devices = TcpListener::bind("127.0.0.1:0").await?;

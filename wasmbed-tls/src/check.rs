@@ -91,14 +91,9 @@ pub fn check_gateway_certificate(
             // (for Mbed TLS 2.x); name it once.
             let listed: std::collections::BTreeSet<String> =
                 names.iter().map(ToString::to_string).collect();
-            let listed: Vec<String> = listed.into_iter().collect();
             return Err(ConfigError::EndpointNotCovered {
-                host: host.to_string(),
-                names: if listed.is_empty() {
-                    "no names".to_owned()
-                } else {
-                    listed.join(", ")
-                },
+                host: Box::new(*host),
+                names: listed.into_iter().collect(),
             });
         }
     }

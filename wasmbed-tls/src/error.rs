@@ -4,6 +4,8 @@ use std::io;
 use std::path::PathBuf;
 use std::time::SystemTime;
 
+use wasmbed_endpoint::Host;
+
 use crate::pki::KeyAlgorithm;
 
 /// Generating or saving certificates failed.
@@ -317,14 +319,18 @@ pub enum ConfigError {
     },
     /// The certificate does not name the host devices are told to dial.
     #[error(
-        "does not name {host}, the host of the device endpoint (it names {names}); reissue with \
-         `wasmbed-gateway pki gateway --san {host}`, or correct --device-endpoint"
+        "does not name {host}, the host of the device endpoint (it names {}); reissue with \
+         `wasmbed-gateway pki gateway --san {host}`, or correct --device-endpoint",
+        list_or_none(names)
     )]
     EndpointNotCovered {
-        /// The device endpoint's host.
-        host: String,
-        /// The DNS names and addresses the certificate has.
-        names: String,
+        /// The device endpoint's host (boxed: a DNS name is stored inline, up to 253 bytes,
+        /// and would make every `Result<_, ConfigError>` that large).
+        host: Box<Host>,
+        /// The DNS names and addresses the certificate has, each once, sorted (DNS names as
+        /// written, including wildcards such as `*.example`; addresses in their usual text
+        /// form).
+        names: Vec<String>,
     },
     /// The certificate has an Ed25519 key, which devices (mbedTLS) cannot parse, and the
     /// server is device-facing (`device_max_content_len` is set).
@@ -346,4 +352,13 @@ pub enum ConfigError {
     /// The client certificate verifier could not be built.
     #[error("cannot build the client certificate verifier")]
     Verifier(#[from] rustls::server::VerifierBuilderError),
+}
+
+/// `names` joined with ", ", or "no names".
+fn list_or_none(names: &[String]) -> String {
+    if names.is_empty() {
+        "no names".to_owned()
+    } else {
+        names.join(", ")
+    }
 }

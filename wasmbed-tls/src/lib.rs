@@ -47,10 +47,8 @@
 //!
 //! // The gateway's certificate names the addresses devices dial.
 //! let gateway = ca.issue_gateway(&["10.42.0.12".parse()?, "gw.example".parse()?], &options)?;
-//! let server_options = ServerOptions {
-//!     client_auth: ClientAuth::Required(vec![device_ca.certificate().clone()]),
-//!     ..ServerOptions::default()
-//! };
+//! let server_options = ServerOptions::default()
+//!     .with_client_auth(ClientAuth::Required(vec![device_ca.certificate().clone()]));
 //! let resolver = Arc::new(CertResolver::new(&gateway, &server_options)?);
 //! let server = server_config(resolver)?;
 //!
@@ -69,6 +67,24 @@
 //! no real-time clock, or one that restarts at the epoch, so the default
 //! [`Validity::for_devices`] cannot be "not yet valid" for them.
 #![forbid(unsafe_code)]
+
+/// `with_*` setters for an option struct, one per field, each documented with the field it
+/// sets, so that a new field is not a breaking change for callers (the structs are
+/// `#[non_exhaustive]`).
+macro_rules! setters {
+    ($type:ident { $($(#[$doc:meta])* $setter:ident => $field:ident: $ty:ty;)* }) => {
+        impl $type {
+            $(
+                $(#[$doc])*
+                #[must_use]
+                pub fn $setter(mut self, $field: $ty) -> $type {
+                    self.$field = $field;
+                    self
+                }
+            )*
+        }
+    };
+}
 
 mod c_header;
 mod check;
@@ -106,6 +122,12 @@ pub use server::{
     server_config, server_config_with_verifier,
 };
 pub use verifier::ClientVerifier;
+/// The host grammar of `wasmbed-endpoint` (DNS name, IPv4 or IPv6 address; `docs/endpoint.md`)
+/// that [`dev_gateway`], [`CertificateAuthority::issue_gateway`] and
+/// [`ServerOptions::device_hosts`] take, with its name type and parse error, re-exported so
+/// that certificates and device endpoints follow the same rule and PKI users need not depend
+/// on `wasmbed-endpoint`.
+pub use wasmbed_endpoint::{DnsName, Host, ParseError};
 /// The device id a device certificate's CN holds: the one rule of `wasmbed-protocol`
 /// (`docs/protocol.md`, "HELLO (0x01)"), re-exported so PKI users need not depend on it.
 pub use wasmbed_protocol::{DeviceId, DeviceIdError};

@@ -81,8 +81,10 @@ impl fmt::Display for KeyAlgorithm {
 /// never finds the certificate "not yet valid", and ends at 9999-12-31T23:59:59Z, which RFC 5280
 /// defines as "no well-defined expiration date". Rotate certificates with
 /// [`CertResolver`](crate::CertResolver) rather than relying on expiry; use
-/// [`Validity::days_from_now`] where every peer has a trustworthy clock.
+/// [`Validity::days_from_now`] where every peer has a trustworthy clock, or
+/// [`Validity::new`] for an explicit window.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub struct Validity {
     /// Start of the window (`notBefore`); second resolution.
     pub not_before: SystemTime,
@@ -94,6 +96,16 @@ pub struct Validity {
 const NO_EXPIRY: Duration = Duration::from_secs(253_402_300_799);
 
 impl Validity {
+    /// From `not_before` to `not_after` (second resolution). Checked when a certificate is
+    /// generated: [`PkiError::InvalidValidity`] unless `not_after` is later than `not_before`
+    /// and both lie between 1970-01-01 and 9999-12-31T23:59:59Z.
+    pub fn new(not_before: SystemTime, not_after: SystemTime) -> Validity {
+        Validity {
+            not_before,
+            not_after,
+        }
+    }
+
     /// 1970-01-01T00:00:00Z to 9999-12-31T23:59:59Z: valid for a device whatever its clock says.
     pub fn for_devices() -> Validity {
         Validity {
@@ -140,7 +152,20 @@ impl Default for Validity {
 /// * `validity`: [`Validity::for_devices`]
 /// * `allow_non_device`: `false`
 /// * `ip_addresses_as_dns_names`: `true`
+///
+/// Start from [`CertificateOptions::default`] and change what you need with the `with_*`
+/// methods (one per field, so that a new field is not a breaking change):
+///
+/// ```
+/// use wasmbed_tls::{CertificateOptions, KeyAlgorithm, Validity};
+///
+/// let options = CertificateOptions::default()
+///     .with_algorithm(KeyAlgorithm::EcdsaP384)
+///     .with_validity(Validity::days_from_now(365));
+/// assert!(!options.allow_non_device);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct CertificateOptions {
     /// Key algorithm of the new certificate's key.
     pub algorithm: KeyAlgorithm,
@@ -163,6 +188,19 @@ impl Default for CertificateOptions {
             allow_non_device: false,
             ip_addresses_as_dns_names: true,
         }
+    }
+}
+
+setters! {
+    CertificateOptions {
+        /// Sets [`CertificateOptions::algorithm`].
+        with_algorithm => algorithm: KeyAlgorithm;
+        /// Sets [`CertificateOptions::validity`].
+        with_validity => validity: Validity;
+        /// Sets [`CertificateOptions::allow_non_device`].
+        with_allow_non_device => allow_non_device: bool;
+        /// Sets [`CertificateOptions::ip_addresses_as_dns_names`].
+        with_ip_addresses_as_dns_names => ip_addresses_as_dns_names: bool;
     }
 }
 

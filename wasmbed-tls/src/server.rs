@@ -39,7 +39,10 @@ const RUSTLS_RECORD_SIZE: (usize, usize) = (32, 16_384 + RECORD_HEADER_LEN);
 pub const DEFAULT_SESSION_CACHE_SIZE: usize = 4096;
 
 /// Who must present a client certificate.
+///
+/// Non-exhaustive: a policy may be added (for example one per listener).
 #[derive(Debug, Clone, Default)]
+#[non_exhaustive]
 pub enum ClientAuth {
     /// No client certificates are requested (dev mode and production without mTLS).
     #[default]
@@ -65,7 +68,23 @@ pub enum ClientAuth {
 /// * `session_cache_size`: 4096 ([`DEFAULT_SESSION_CACHE_SIZE`])
 /// * `session_lifetime`: 12 hours ([`DEFAULT_SESSION_LIFETIME`])
 /// * `device_hosts`: empty (no name is required of the certificate)
+///
+/// Start from [`ServerOptions::default`] and change what you need with the `with_*` methods
+/// (one per field, so that a new field is not a breaking change):
+///
+/// ```
+/// use std::time::Duration;
+/// use wasmbed_tls::ServerOptions;
+///
+/// let options = ServerOptions::default()
+///     .with_alpn(vec![b"wasmbed/1".to_vec()])
+///     .with_device_hosts(vec!["gw.example".parse()?])
+///     .with_session_lifetime(Duration::from_secs(3600));
+/// assert_eq!(options.device_max_content_len, Some(1500));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct ServerOptions {
     /// ALPN protocol names offered, most preferred first (RFC 7301).
     pub alpn: Vec<Vec<u8>>,
@@ -108,6 +127,28 @@ impl Default for ServerOptions {
             session_lifetime: DEFAULT_SESSION_LIFETIME,
             device_hosts: Vec::new(),
         }
+    }
+}
+
+setters! {
+    ServerOptions {
+        /// Sets [`ServerOptions::alpn`] (protocol names, most preferred first).
+        with_alpn => alpn: Vec<Vec<u8>>;
+        /// Sets [`ServerOptions::client_auth`].
+        with_client_auth => client_auth: ClientAuth;
+        /// Sets [`ServerOptions::crls`] (DER CRLs, as [`load_crls`](crate::load_crls) reads).
+        with_crls => crls: Vec<CertificateRevocationListDer<'static>>;
+        /// Sets [`ServerOptions::device_max_content_len`] (bytes, 512..=16384; `None` for
+        /// servers no device talks to).
+        with_device_max_content_len => device_max_content_len: Option<usize>;
+        /// Sets [`ServerOptions::max_record_size`] (bytes, record header included).
+        with_max_record_size => max_record_size: Option<usize>;
+        /// Sets [`ServerOptions::session_cache_size`] (sessions).
+        with_session_cache_size => session_cache_size: usize;
+        /// Sets [`ServerOptions::session_lifetime`] (whole seconds, 1 s..=12 h).
+        with_session_lifetime => session_lifetime: Duration;
+        /// Sets [`ServerOptions::device_hosts`] (the hosts of the device endpoints).
+        with_device_hosts => device_hosts: Vec<Host>;
     }
 }
 

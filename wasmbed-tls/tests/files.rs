@@ -130,25 +130,10 @@ fn load_refuses_expired_and_not_yet_valid_certificates() {
     let now = SystemTime::now();
     let day = Duration::from_secs(86_400);
     for (name, validity) in [
-        (
-            "expired",
-            Validity {
-                not_before: now - 10 * day,
-                not_after: now - day,
-            },
-        ),
-        (
-            "future",
-            Validity {
-                not_before: now + day,
-                not_after: now + 10 * day,
-            },
-        ),
+        ("expired", Validity::new(now - 10 * day, now - day)),
+        ("future", Validity::new(now + day, now + 10 * day)),
     ] {
-        let options = CertificateOptions {
-            validity,
-            ..CertificateOptions::default()
-        };
+        let options = CertificateOptions::default().with_validity(validity);
         let identity = dev_gateway(&["localhost".parse().unwrap()], &options).unwrap();
         let (cert, key) = (
             dir.path().join(format!("{name}.pem")),

@@ -135,13 +135,10 @@ fn wrong_ca_is_an_unknown_issuer() {
 #[test]
 fn expired_certificate_is_refused() {
     let now = SystemTime::now();
-    let expired = CertificateOptions {
-        validity: Validity {
-            not_before: now - Duration::from_secs(10 * 86_400),
-            not_after: now - Duration::from_secs(86_400),
-        },
-        ..options()
-    };
+    let expired = options().with_validity(Validity::new(
+        now - Duration::from_secs(10 * 86_400),
+        now - Duration::from_secs(86_400),
+    ));
     let gateway = pki()
         .ca
         .issue_gateway(&["gw.example".parse().unwrap()], &expired)
@@ -152,10 +149,7 @@ fn expired_certificate_is_refused() {
         CertResolver::new(&gateway, &ServerOptions::default()),
         Err(ConfigError::CertificateExpired { .. })
     ));
-    let lenient = ServerOptions {
-        device_max_content_len: None,
-        ..ServerOptions::default()
-    };
+    let lenient = ServerOptions::default().with_device_max_content_len(None);
     let err = handshake(
         production_client(None),
         server(&gateway, &lenient),
@@ -196,14 +190,11 @@ fn name_mismatch_is_refused() {
 
 fn mtls(required: bool) -> ServerOptions {
     let roots = vec![pki().device_ca.certificate().clone()];
-    ServerOptions {
-        client_auth: if required {
-            ClientAuth::Required(roots)
-        } else {
-            ClientAuth::Optional(roots)
-        },
-        ..ServerOptions::default()
-    }
+    ServerOptions::default().with_client_auth(if required {
+        ClientAuth::Required(roots)
+    } else {
+        ClientAuth::Optional(roots)
+    })
 }
 
 #[test]
@@ -314,19 +305,13 @@ fn certificate_rotation_keeps_established_sessions() {
     // A bad replacement is refused and the rotated certificate stays.
     let big = CertificateAuthority::generate(
         "big",
-        &CertificateOptions {
-            algorithm: KeyAlgorithm::Rsa4096,
-            ..self::options()
-        },
+        &self::options().with_algorithm(KeyAlgorithm::Rsa4096),
     )
     .unwrap();
     let mut chain_too_large = big
         .issue_gateway(
             &["gw.example".parse().unwrap()],
-            &CertificateOptions {
-                algorithm: KeyAlgorithm::Rsa4096,
-                ..self::options()
-            },
+            &self::options().with_algorithm(KeyAlgorithm::Rsa4096),
         )
         .unwrap();
     chain_too_large = Identity::from_der(

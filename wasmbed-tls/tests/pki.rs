@@ -11,10 +11,7 @@ use wasmbed_tls::{
 };
 
 fn with(algorithm: KeyAlgorithm) -> CertificateOptions {
-    CertificateOptions {
-        algorithm,
-        ..CertificateOptions::default()
-    }
+    CertificateOptions::default().with_algorithm(algorithm)
 }
 
 #[test]
@@ -67,7 +64,7 @@ fn rsa_4096_chain_is_too_large_for_a_1500_byte_device_and_p256_fits() {
 fn whenever_the_check_passes_no_handshake_message_is_split() {
     let ca = CertificateAuthority::generate("CA", &CertificateOptions::default()).unwrap();
     let options = ServerOptions::default();
-    let mut names: Vec<wasmbed_endpoint::Host> = vec!["gw.example".parse().unwrap()];
+    let mut names: Vec<wasmbed_tls::Host> = vec!["gw.example".parse().unwrap()];
     let mut passed = 0;
     for i in 0..80u16 {
         names.push(format!("fd00::{i:x}:1").parse().unwrap());
@@ -101,10 +98,10 @@ fn record_size_limits() {
         &CertificateOptions::default(),
     )
     .unwrap();
-    let bad = |device_max_content_len, max_record_size| ServerOptions {
-        device_max_content_len,
-        max_record_size,
-        ..ServerOptions::default()
+    let bad = |device_max_content_len, max_record_size| {
+        ServerOptions::default()
+            .with_device_max_content_len(device_max_content_len)
+            .with_max_record_size(max_record_size)
     };
     // Larger than the device buffer plus header, smaller than rustls' 32, larger than TLS allows.
     for options in [
@@ -148,18 +145,12 @@ fn ed25519_only_for_non_device_use() {
     assert!(err.to_string().contains("mbedTLS cannot parse it"), "{err}");
     assert!(dev_gateway(&["localhost".parse().unwrap()], &ed).is_err());
 
-    let tools = CertificateOptions {
-        allow_non_device: true,
-        ..ed
-    };
+    let tools = ed.with_allow_non_device(true);
     let ca = CertificateAuthority::generate("operator CA", &tools).unwrap();
     let api = ca
         .issue_gateway(&["api.example".parse().unwrap()], &tools)
         .unwrap();
-    let options = ServerOptions {
-        device_max_content_len: None,
-        ..ServerOptions::default()
-    };
+    let options = ServerOptions::default().with_device_max_content_len(None);
     let server = server_config(Arc::new(CertResolver::new(&api, &options).unwrap())).unwrap();
     let client = client_config(&[ca.certificate().clone()], None, &[]).unwrap();
     support::handshake(client, server, "api.example").unwrap();
@@ -200,13 +191,10 @@ fn names_and_ids_are_checked() {
         DeviceId::new("sensor_1.lab-A").unwrap().as_str(),
         "sensor_1.lab-A"
     );
-    let inverted = CertificateOptions {
-        validity: wasmbed_tls::Validity {
-            not_before: std::time::SystemTime::now(),
-            not_after: std::time::UNIX_EPOCH,
-        },
-        ..CertificateOptions::default()
-    };
+    let inverted = CertificateOptions::default().with_validity(wasmbed_tls::Validity::new(
+        std::time::SystemTime::now(),
+        std::time::UNIX_EPOCH,
+    ));
     assert!(matches!(
         CertificateAuthority::generate("CA", &inverted),
         Err(PkiError::InvalidValidity { .. })
@@ -236,10 +224,7 @@ fn a_ca_from_der_must_be_a_ca_with_its_own_key() {
 
 #[test]
 fn an_ed25519_ca_cannot_sign_for_devices() {
-    let tools = CertificateOptions {
-        allow_non_device: true,
-        ..with(KeyAlgorithm::Ed25519)
-    };
+    let tools = with(KeyAlgorithm::Ed25519).with_allow_non_device(true);
     let ca = CertificateAuthority::generate("operator CA", &tools).unwrap();
     let err = ca
         .issue_gateway(
@@ -262,11 +247,10 @@ fn an_ed25519_ca_cannot_sign_for_devices() {
 fn san_list_is_normalised_and_ip_dns_names_can_be_turned_off() {
     use x509_parser::prelude::{FromDer, GeneralName, X509Certificate};
     let ca = CertificateAuthority::generate("CA", &CertificateOptions::default()).unwrap();
-    let names: Vec<wasmbed_endpoint::Host> =
-        ["GW.Example.", "127.0.0.1", "gw.example", "127.0.0.1"]
-            .iter()
-            .map(|n| n.parse().unwrap())
-            .collect();
+    let names: Vec<wasmbed_tls::Host> = ["GW.Example.", "127.0.0.1", "gw.example", "127.0.0.1"]
+        .iter()
+        .map(|n| n.parse().unwrap())
+        .collect();
     let sans = |options: &CertificateOptions| {
         let leaf = ca.issue_gateway(&names, options).unwrap();
         let (_, cert) = X509Certificate::from_der(&leaf.chain()[0]).unwrap();
@@ -299,9 +283,46 @@ fn san_list_is_normalised_and_ip_dns_names_can_be_turned_off() {
         list,
         ["DNS:gw.example", "IP:[127, 0, 0, 1]", "DNS:127.0.0.1"]
     );
-    let (_, list) = sans(&CertificateOptions {
-        ip_addresses_as_dns_names: false,
-        ..CertificateOptions::default()
-    });
+    let (_, list) = sans(&CertificateOptions::default().with_ip_addresses_as_dns_names(false));
     assert_eq!(list, ["DNS:gw.example", "IP:[127, 0, 0, 1]"]);
+}
+
+#[test]
+fn a_device_host_the_certificate_does_not_name_is_refused_with_the_typed_host() {
+    let ca = CertificateAuthority::generate("CA", &CertificateOptions::default()).unwrap();
+    let names: Vec<wasmbed_tls::Host> = ["gw.example", "10.0.0.1", "GW.example."]
+        .iter()
+        .map(|n| n.parse().unwrap())
+        .collect();
+    let gateway = ca
+        .issue_gateway(&names, &CertificateOptions::default())
+        .unwrap();
+    let covered: Vec<wasmbed_tls::Host> = ["gw.example", "10.0.0.1"]
+        .iter()
+        .map(|n| n.parse().unwrap())
+        .collect();
+    CertResolver::new(
+        &gateway,
+        &ServerOptions::default().with_device_hosts(covered.clone()),
+    )
+    .unwrap();
+
+    let missing: wasmbed_tls::Host = "10.0.0.2".parse().unwrap();
+    let mut hosts = covered;
+    hosts.push(missing);
+    let err = CertResolver::new(&gateway, &ServerOptions::default().with_device_hosts(hosts))
+        .unwrap_err();
+    let ConfigError::EndpointNotCovered { host, names } = &err else {
+        panic!("expected EndpointNotCovered, got {err:?}");
+    };
+    assert_eq!(**host, missing);
+    // Each name once, sorted: the address is also written as a dNSName for mbedTLS 2.x and the
+    // DNS name was given twice.
+    assert_eq!(names, &["10.0.0.1", "gw.example"]);
+    assert_eq!(
+        err.to_string(),
+        "does not name 10.0.0.2, the host of the device endpoint (it names 10.0.0.1, \
+         gw.example); reissue with `wasmbed-gateway pki gateway --san 10.0.0.2`, or \
+         correct --device-endpoint"
+    );
 }
