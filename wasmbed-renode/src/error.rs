@@ -298,16 +298,17 @@ pub enum ProvisionError {
         /// The locators tried, in order (none yielded a host a device can dial).
         tried: Vec<Locator>,
     },
-    /// A locator's value is not a valid host.
-    #[error("{locator} gave {value:?}, which is not a valid host")]
+    /// The environment variable of a [`Locator::PodIpEnv`] holds no valid host.
+    #[error("pod IP from ${variable} gave {value:?}, which is not a valid host")]
     BadLocatedHost {
-        /// The locator.
-        locator: Locator,
+        /// The environment variable's name.
+        variable: String,
         /// The value it gave, cut to 80 characters.
         value: String,
-        /// Why the value is not a host.
+        /// Why the value is not a host (boxed: it carries a snippet of the value, and this
+        /// error is otherwise small).
         #[source]
-        source: ParseError,
+        source: Box<ParseError>,
     },
     /// The located host makes the endpoint too long.
     #[error(transparent)]

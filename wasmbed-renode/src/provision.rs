@@ -104,9 +104,9 @@ pub fn locate(
                     continue;
                 };
                 Host::parse(value.trim()).map_err(|source| ProvisionError::BadLocatedHost {
-                    locator: locator.clone(),
+                    variable: var.clone(),
                     value: value.chars().take(80).collect(),
-                    source,
+                    source: Box::new(source),
                 })?
             }
         };
@@ -171,7 +171,7 @@ pub struct Provisioning {
 impl Provisioning {
     /// Provisioning of `device_id` for the gateway at `gateway_address` (an address or
     /// `http(s)://` URL) with `script` (board, ELF, UART, network...). Defaults: TLS port
-    /// [`DEFAULT_TLS_PORT`](wasmbed_endpoint::DEFAULT_TLS_PORT) (8081), no locators, the
+    /// [`DEFAULT_TLS_PORT`] (8081), no locators, the
     /// board preset's mailbox region at its start, and [`DEFAULT_ARTEFACT_DIR`].
     pub fn new(
         device_id: DeviceId,
@@ -377,11 +377,18 @@ mod tests {
             Some("not an ip!".into())
         })
         .unwrap_err();
-        let ProvisionError::BadLocatedHost { locator, value, .. } = &err else {
+        let ProvisionError::BadLocatedHost {
+            variable, value, ..
+        } = &err
+        else {
             panic!("{err}");
         };
-        assert_eq!(*locator, Locator::PodIpEnv("IP".into()));
-        assert_eq!(value, "not an ip!");
+        assert_eq!((variable.as_str(), value.as_str()), ("IP", "not an ip!"));
+        assert!(
+            err.to_string()
+                .starts_with("pod IP from $IP gave \"not an ip!\", which is not a valid host"),
+            "{err}"
+        );
         // The parser's error is the source, so a `{:#}` chain prints it once.
         let source = std::error::Error::source(&err).expect("the parse error is the source");
         assert!(!err.to_string().contains(&source.to_string()), "{err}");
