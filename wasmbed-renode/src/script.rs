@@ -407,6 +407,25 @@ mod tests {
     }
 
     #[test]
+    fn uart_socket_is_raw_unless_telnet_is_asked_for() {
+        assert_eq!(
+            Uart::socket(3456),
+            Uart::Socket {
+                port: 3456,
+                telnet: false
+            }
+        );
+        assert_eq!(
+            Uart::socket(3456).with_telnet(true),
+            Uart::Socket {
+                port: 3456,
+                telnet: true
+            }
+        );
+        assert_eq!(Uart::Analyzer.with_telnet(true), Uart::Analyzer);
+    }
+
+    #[test]
     fn spaces_in_paths_are_escaped() {
         assert_eq!(
             renode_path("ELF path", Path::new("/my fw/zephyr.elf")).unwrap(),
