@@ -141,10 +141,7 @@ impl ScriptArgs {
         };
         let mut builder = ScriptBuilder::new(self.board).with_elf(&elf)?;
         if let Some(port) = self.uart_port {
-            builder = builder.uart(Uart::Socket {
-                port,
-                telnet: false,
-            })?;
+            builder = builder.uart(Uart::socket(port))?;
         }
         if let Some(tap) = &self.tap {
             builder = builder.network(Some(Network::tap(tap)?));
@@ -196,16 +193,12 @@ pub(crate) fn run(command: RenodeCommand) -> Result<()> {
             }
             locators.extend(device_dns.map(Locator::Dns));
             let provisioned = provision(
-                &Provisioning {
-                    device_id: DeviceId::new(&device_id)?,
-                    gateway_address,
-                    tls_port,
-                    locators,
-                    script: builder,
-                    region,
-                    mailbox_address: script.mailbox_base,
-                    dir: out_dir,
-                },
+                &Provisioning::new(DeviceId::new(&device_id)?, gateway_address, builder)
+                    .with_tls_port(tls_port)
+                    .with_locators(locators)
+                    .with_region(region)
+                    .with_mailbox_address(script.mailbox_base)
+                    .with_dir(out_dir),
                 |var| std::env::var(var).ok(),
             )?;
             println!("{}", provisioned.artefacts.script.display());

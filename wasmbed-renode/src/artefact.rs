@@ -18,8 +18,10 @@ use crate::mailbox::Mailbox;
 /// dev PKI in `wasmbed-state/`, not in a world-writable `/tmp`.
 pub const DEFAULT_ARTEFACT_DIR: &str = "wasmbed-state/renode";
 
-/// Where the artefacts of one device were written.
+/// Where the artefacts of one device were written ([`Artefacts::paths`] names them); more
+/// artefacts may be added.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Artefacts {
     /// `<dir>/renode_prewrite_<ID>.resc`.
     pub script: PathBuf,

@@ -21,7 +21,7 @@ use std::path::Path;
 use object::read::elf::{ElfFile32, ElfFile64, FileHeader};
 use object::{Endianness, Object, ObjectSection, ObjectSymbol, SectionFlags, elf};
 
-use crate::error::ElfError;
+use crate::error::{ElfError, NotElfCause, NotElfKind};
 use crate::mailbox::MailboxRegion;
 
 /// Largest firmware ELF [`MailboxRegion::read_elf`] reads, in bytes (64 MiB). A Zephyr image
@@ -55,9 +55,7 @@ impl MailboxRegion {
     /// section (see the module documentation), a region beyond 32 bits or misaligned, or an
     /// overlapping section.
     pub fn from_elf_named(elf: &[u8], name: &str) -> Result<MailboxRegion, ElfError> {
-        let kind = object::FileKind::parse(elf).map_err(|e| ElfError::NotElf {
-            reason: e.to_string(),
-        })?;
+        let kind = object::FileKind::parse(elf).map_err(not_elf)?;
         match kind {
             object::FileKind::Elf32 => {
                 let file = ElfFile32::<Endianness>::parse(elf).map_err(not_elf)?;
@@ -68,7 +66,7 @@ impl MailboxRegion {
                 region_in(&file, file.elf_header().is_little_endian(), name)
             }
             other => Err(ElfError::NotElf {
-                reason: format!("the file is {other:?}, not ELF"),
+                source: NotElfCause(NotElfKind::Format(other)),
             }),
         }
     }
@@ -81,9 +79,9 @@ impl MailboxRegion {
     /// otherwise as [`from_elf`](MailboxRegion::from_elf).
     pub fn read_elf(path: &Path) -> Result<MailboxRegion, ElfError> {
         use std::io::Read;
-        let io = |e: std::io::Error| ElfError::Io {
+        let io = |source: std::io::Error| ElfError::Io {
             path: path.to_owned(),
-            reason: e.to_string(),
+            source,
         };
         let file = std::fs::File::open(path).map_err(io)?;
         let mut bytes = Vec::new();
@@ -101,7 +99,7 @@ impl MailboxRegion {
 
 fn not_elf(e: object::Error) -> ElfError {
     ElfError::NotElf {
-        reason: e.to_string(),
+        source: NotElfCause(NotElfKind::Parse(e)),
     }
 }
 

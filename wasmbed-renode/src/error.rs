@@ -3,9 +3,10 @@
 
 use std::path::PathBuf;
 
-use wasmbed_endpoint::{EncodeError, ResolveError};
+use wasmbed_endpoint::{EncodeError, ParseError, ResolveError};
 
 use crate::mailbox::MailboxRegion;
+use crate::provision::Locator;
 
 /// Why an endpoint cannot be placed in a mailbox region, or a region is invalid.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -81,16 +82,17 @@ pub enum MailboxError {
 }
 
 /// Why the mailbox region could not be read from a firmware ELF.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum ElfError {
     /// The file could not be read.
-    #[error("cannot read firmware ELF {}: {reason}", path.display())]
+    #[error("cannot read firmware ELF {}", path.display())]
     Io {
         /// The file.
         path: PathBuf,
-        /// The operating system's message.
-        reason: String,
+        /// The operating system's error.
+        #[source]
+        source: std::io::Error,
     },
     /// The file is larger than [`MAX_ELF_LEN`](crate::elf::MAX_ELF_LEN).
     #[error("firmware ELF {} is larger than 64 MiB; is it the firmware (build/zephyr/zephyr.elf)?", path.display())]
@@ -99,10 +101,11 @@ pub enum ElfError {
         path: PathBuf,
     },
     /// The bytes are not an ELF file `object` can read.
-    #[error("not a firmware ELF: {reason}")]
+    #[error("not a firmware ELF")]
     NotElf {
-        /// The parser's message.
-        reason: String,
+        /// What the parser found instead.
+        #[source]
+        source: NotElfCause,
     },
     /// The ELF is big-endian; the mailbox layout is little-endian.
     #[error(
@@ -173,6 +176,65 @@ pub enum ElfError {
     },
 }
 
+/// Why bytes are not an ELF file: another object format, or an ELF header the parser
+/// refused. Its own type so the ELF parser (`object`) stays out of this crate's API.
+#[derive(Debug)]
+pub struct NotElfCause(pub(crate) NotElfKind);
+
+#[derive(Debug)]
+pub(crate) enum NotElfKind {
+    /// Another format `object` recognises (COFF, Mach-O, Wasm, ...).
+    Format(object::FileKind),
+    /// The parser's error.
+    Parse(object::Error),
+}
+
+impl std::fmt::Display for NotElfCause {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.0 {
+            NotElfKind::Format(kind) => write!(f, "the file is {kind:?}, not ELF"),
+            NotElfKind::Parse(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+impl std::error::Error for NotElfCause {}
+
+/// How the configured gateway host is unreachable from an emulated device
+/// ([`ProvisionError::NoRoutableHost`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum UnroutableScope {
+    /// `127.0.0.0/8`, `::1` or `localhost`: the device's own loopback.
+    Loopback,
+    /// IPv6 link-local (`fe80::/10`): no scope id reaches the gateway from the device.
+    LinkLocal,
+    /// `0.0.0.0` or `::`: a listen address, not one to dial.
+    Unspecified,
+}
+
+impl std::fmt::Display for UnroutableScope {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            UnroutableScope::Loopback => "loopback",
+            UnroutableScope::LinkLocal => "link-local",
+            UnroutableScope::Unspecified => "unspecified",
+        })
+    }
+}
+
+/// `a, b, c`, or `nothing` for no locators.
+fn tried_list(tried: &[Locator]) -> String {
+    if tried.is_empty() {
+        return "nothing".to_owned();
+    }
+    tried
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// Why a [`ScriptBuilder`](crate::ScriptBuilder) refused a value.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
@@ -224,26 +286,29 @@ pub enum ProvisionError {
     /// The address is loopback or unspecified and no locator found a routable host.
     #[error(
         "gateway address {configured:?} is {scope} and no locator gave a routable host \
-         (tried: {tried}): give an explicit device-facing address, run where the pod IP is in \
-         the environment (Downward API status.podIP), or give a DNS name such as a headless Service"
+         (tried: {}): give an explicit device-facing address, run where the pod IP is in \
+         the environment (Downward API status.podIP), or give a DNS name such as a headless Service",
+        tried_list(tried)
     )]
     NoRoutableHost {
-        /// The configured address.
+        /// The configured address, cut to 80 characters.
         configured: String,
-        /// `loopback`, `link-local` or `unspecified`.
-        scope: &'static str,
-        /// What was tried, in order.
-        tried: String,
+        /// Why the configured host cannot be dialled by a device.
+        scope: UnroutableScope,
+        /// The locators tried, in order (none yielded a host a device can dial).
+        tried: Vec<Locator>,
     },
-    /// A locator's value is not a valid host.
-    #[error("{locator} gave {value:?}, which is not a valid host: {reason}")]
+    /// The environment variable of a [`Locator::PodIpEnv`] holds no valid host.
+    #[error("pod IP from ${variable} gave {value:?}, which is not a valid host")]
     BadLocatedHost {
-        /// The locator.
-        locator: String,
+        /// The environment variable's name.
+        variable: String,
         /// The value it gave, cut to 80 characters.
         value: String,
-        /// The parser's message.
-        reason: String,
+        /// Why the value is not a host (boxed: it carries a snippet of the value, and this
+        /// error is otherwise small).
+        #[source]
+        source: Box<ParseError>,
     },
     /// The located host makes the endpoint too long.
     #[error(transparent)]

@@ -34,8 +34,9 @@ pub const MAX_LOG_LINE_LEN: usize = 4096;
 /// Most classified log lines kept ([`Renode::events`]); later ones are not recorded.
 pub const MAX_EVENTS: usize = 64;
 
-/// Where Renode's monitor listens.
+/// Where Renode's monitor listens. More places may be added.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[non_exhaustive]
 pub enum Monitor {
     /// On standard input and output (`--console`); [`Renode::stop`] writes `quit` there.
     #[default]

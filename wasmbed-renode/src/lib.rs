@@ -30,7 +30,7 @@
 //! let script = ScriptBuilder::new(board)
 //!     .machine("DEVICE_ID")?
 //!     .log_file("/var/log/wasmbed/renode-DEVICE_ID.log")?
-//!     .uart(Uart::Socket { port: 3456, telnet: false })?
+//!     .uart(Uart::socket(3456))?
 //!     .network(Some(Network::tap("tap0")?))
 //!     .with_elf("/opt/wasmbed/zephyr.elf")?
 //!     .with_mailbox(mailbox)
@@ -101,14 +101,24 @@ pub mod script;
 
 pub use artefact::{Artefacts, DEFAULT_ARTEFACT_DIR};
 pub use board::Board;
-pub use error::{ArtefactError, ElfError, LaunchError, MailboxError, ProvisionError, ScriptError};
+pub use error::{
+    ArtefactError, ElfError, LaunchError, MailboxError, NotElfCause, ProvisionError, ScriptError,
+    UnroutableScope,
+};
 pub use mailbox::{Mailbox, MailboxRegion};
-pub use provision::{Locator, Provisioning, provision};
+pub use provision::{Located, Locator, Provisioned, Provisioning, provision};
 pub use render::render;
 pub use script::{Network, Script, ScriptBuilder, Uart};
 /// A script's memory writes read back, and the type of those writes: the endpoint crate's
 /// [`sysbus`](wasmbed_endpoint::sysbus) module, re-exported so a script's users need one crate.
 pub use wasmbed_endpoint::sysbus as reader;
+/// The endpoint crate's types this crate's API takes and returns (the endpoint a mailbox holds
+/// and a locator names, its image, and the errors placing or resolving one), re-exported on
+/// purpose so a user needs no second dependency, and always the version this crate was built
+/// against.
+pub use wasmbed_endpoint::{
+    DnsName, EncodeError, Endpoint, Host, MemoryImage, MemoryOp, ParseError, ResolveError,
+};
 /// The device id that names a device's artefacts: the one rule of `wasmbed-protocol`
 /// (`docs/protocol.md`, "HELLO (0x01)"), re-exported so provisioning needs no other import.
 pub use wasmbed_protocol::{DeviceId, DeviceIdError};

@@ -12,12 +12,12 @@
 use std::path::PathBuf;
 
 use wasmbed_endpoint::resolve::{HostScope, resolve};
-use wasmbed_endpoint::{DnsName, Endpoint, Host};
+use wasmbed_endpoint::{DEFAULT_TLS_PORT, DnsName, Endpoint, Host};
 
 use wasmbed_protocol::DeviceId;
 
-use crate::artefact::Artefacts;
-use crate::error::ProvisionError;
+use crate::artefact::{Artefacts, DEFAULT_ARTEFACT_DIR};
+use crate::error::{ProvisionError, UnroutableScope};
 use crate::mailbox::{Mailbox, MailboxRegion};
 use crate::render::render;
 use crate::script::ScriptBuilder;
@@ -48,8 +48,10 @@ impl std::fmt::Display for Locator {
     }
 }
 
-/// The device-facing endpoint and how it was found.
+/// The device-facing endpoint and how it was found. Built by [`locate`] only; more fields may
+/// be added.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Located {
     /// The endpoint devices dial.
     pub endpoint: Endpoint,
@@ -101,10 +103,10 @@ pub fn locate(
                 let Some(value) = env(var).filter(|v| !v.trim().is_empty()) else {
                     continue;
                 };
-                Host::parse(value.trim()).map_err(|e| ProvisionError::BadLocatedHost {
-                    locator: locator.to_string(),
+                Host::parse(value.trim()).map_err(|source| ProvisionError::BadLocatedHost {
+                    variable: var.clone(),
                     value: value.chars().take(80).collect(),
-                    reason: e.to_string(),
+                    source: Box::new(source),
                 })?
             }
         };
@@ -119,24 +121,33 @@ pub fn locate(
     Err(ProvisionError::NoRoutableHost {
         configured: configured.chars().take(80).collect(),
         scope: match device.scope() {
-            HostScope::Loopback => "loopback",
-            HostScope::LinkLocal => "link-local",
-            _ => "unspecified",
+            HostScope::Loopback => UnroutableScope::Loopback,
+            HostScope::LinkLocal => UnroutableScope::LinkLocal,
+            _ => UnroutableScope::Unspecified,
         },
-        tried: if locators.is_empty() {
-            "nothing".to_owned()
-        } else {
-            locators
-                .iter()
-                .map(ToString::to_string)
-                .collect::<Vec<_>>()
-                .join(", ")
-        },
+        tried: locators.to_vec(),
     })
 }
 
-/// Everything [`provision`] needs for one device.
+/// Everything [`provision`] needs for one device: start from [`Provisioning::new`] and change
+/// what differs from its defaults with the `with_*` methods (one per field); more fields may be
+/// added, with defaults.
+///
+/// ```
+/// use std::path::Path;
+/// use wasmbed_renode::{Board, DeviceId, Locator, Provisioning, ScriptBuilder};
+///
+/// let script = ScriptBuilder::new(Board::SAM_E70_XPLAINED).with_elf("/opt/wasmbed/zephyr.elf")?;
+/// let p = Provisioning::new(DeviceId::new("DEVICE_ID")?, "http://127.0.0.1:8080", script)
+///     .with_locators(vec![Locator::PodIpEnv("POD_IP".into())])
+///     .with_dir("/var/lib/wasmbed/renode");
+/// assert_eq!(p.tls_port, 8081);
+/// assert_eq!(p.region, Board::SAM_E70_XPLAINED.mailbox);
+/// assert_eq!(p.dir, Path::new("/var/lib/wasmbed/renode"));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct Provisioning {
     /// The device.
     pub device_id: DeviceId,
@@ -157,8 +168,65 @@ pub struct Provisioning {
     pub dir: PathBuf,
 }
 
-/// What [`provision`] did.
+impl Provisioning {
+    /// Provisioning of `device_id` for the gateway at `gateway_address` (an address or
+    /// `http(s)://` URL) with `script` (board, ELF, UART, network...). Defaults: TLS port
+    /// [`DEFAULT_TLS_PORT`] (8081), no locators, the
+    /// board preset's mailbox region at its start, and [`DEFAULT_ARTEFACT_DIR`].
+    pub fn new(
+        device_id: DeviceId,
+        gateway_address: impl Into<String>,
+        script: ScriptBuilder,
+    ) -> Provisioning {
+        Provisioning {
+            device_id,
+            gateway_address: gateway_address.into(),
+            tls_port: DEFAULT_TLS_PORT,
+            locators: Vec::new(),
+            region: script.board().mailbox,
+            script,
+            mailbox_address: None,
+            dir: PathBuf::from(DEFAULT_ARTEFACT_DIR),
+        }
+    }
+
+    /// Sets [`tls_port`](Provisioning::tls_port), the gateway's TLS port for devices.
+    pub fn with_tls_port(mut self, tls_port: u16) -> Provisioning {
+        self.tls_port = tls_port;
+        self
+    }
+
+    /// Sets [`locators`](Provisioning::locators), tried in order when the configured host is
+    /// not routable.
+    pub fn with_locators(mut self, locators: Vec<Locator>) -> Provisioning {
+        self.locators = locators;
+        self
+    }
+
+    /// Sets [`region`](Provisioning::region), the firmware's mailbox region (from its ELF:
+    /// [`MailboxRegion::read_elf`]).
+    pub fn with_region(mut self, region: MailboxRegion) -> Provisioning {
+        self.region = region;
+        self
+    }
+
+    /// Sets [`mailbox_address`](Provisioning::mailbox_address), an address checked against
+    /// the region; `None` uses its start.
+    pub fn with_mailbox_address(mut self, address: Option<u32>) -> Provisioning {
+        self.mailbox_address = address;
+        self
+    }
+
+    /// Sets [`dir`](Provisioning::dir), the artefact directory (created if needed).
+    pub fn with_dir(mut self, dir: impl Into<PathBuf>) -> Provisioning {
+        self.dir = dir.into();
+        self
+    }
+}
+
+/// What [`provision`] did. Built by [`provision`] only; more fields may be added.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct Provisioned {
     /// The endpoint and how it was found.
     pub located: Located,
@@ -309,10 +377,21 @@ mod tests {
             Some("not an ip!".into())
         })
         .unwrap_err();
+        let ProvisionError::BadLocatedHost {
+            variable, value, ..
+        } = &err
+        else {
+            panic!("{err}");
+        };
+        assert_eq!((variable.as_str(), value.as_str()), ("IP", "not an ip!"));
         assert!(
-            matches!(err, ProvisionError::BadLocatedHost { .. }),
+            err.to_string()
+                .starts_with("pod IP from $IP gave \"not an ip!\", which is not a valid host"),
             "{err}"
         );
+        // The parser's error is the source, so a `{:#}` chain prints it once.
+        let source = std::error::Error::source(&err).expect("the parse error is the source");
+        assert!(!err.to_string().contains(&source.to_string()), "{err}");
 
         // A locator that itself yields loopback does not count.
         let err = locate(
@@ -323,7 +402,15 @@ mod tests {
         )
         .unwrap_err();
         assert!(
-            matches!(err, ProvisionError::NoRoutableHost { .. }),
+            matches!(
+                &err,
+                ProvisionError::NoRoutableHost { scope: UnroutableScope::Loopback, tried, .. }
+                    if *tried == [Locator::Host("::1".parse().unwrap())]
+            ),
+            "{err}"
+        );
+        assert!(
+            err.to_string().contains("(tried: explicit host ::1)"),
             "{err}"
         );
     }

@@ -23,20 +23,43 @@ pub const MAX_TAP_NAME_LEN: usize = 15;
 /// The default CPU speed setting: none (Renode's platform default).
 pub const DEFAULT_PERFORMANCE_MIPS: Option<u32> = None;
 
-/// How the console UART is exposed.
+/// How the console UART is exposed. More ways may be added; build a socket with
+/// [`Uart::socket`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum Uart {
     /// `showAnalyzer`: headless, the UART's lines go to Renode's log (and log file).
     Analyzer,
     /// `emulation CreateServerSocketTerminal <port> "term" <telnet>`: a TCP server on the
     /// host. With `telnet == false` no telnet negotiation bytes are sent first (for programs
     /// that read raw bytes).
+    #[non_exhaustive]
     Socket {
         /// The TCP port, not 0.
         port: u16,
         /// Whether Renode first sends telnet IAC negotiation.
         telnet: bool,
     },
+}
+
+impl Uart {
+    /// A raw TCP server socket on `port` (no telnet negotiation); [`with_telnet`](Uart::with_telnet)
+    /// turns negotiation on. Port 0 is refused by [`ScriptBuilder::uart`].
+    pub const fn socket(port: u16) -> Uart {
+        Uart::Socket {
+            port,
+            telnet: false,
+        }
+    }
+
+    /// For [`Uart::Socket`], whether Renode first sends telnet IAC negotiation (for a telnet
+    /// client); [`Uart::Analyzer`] is returned unchanged.
+    pub const fn with_telnet(self, telnet: bool) -> Uart {
+        match self {
+            Uart::Socket { port, .. } => Uart::Socket { port, telnet },
+            other => other,
+        }
+    }
 }
 
 /// Switch and TAP networking: `emulation CreateSwitch`, `emulation CreateTap` and the two
@@ -134,7 +157,7 @@ impl Script {
 /// let board = Board::FRDM_K64F;
 /// let script = ScriptBuilder::new(board)
 ///     .machine("sensor-1")?
-///     .uart(Uart::Socket { port: 3456, telnet: false })?
+///     .uart(Uart::socket(3456))?
 ///     .with_elf("/opt/fw/zephyr.elf")?
 ///     .with_mailbox(Mailbox::place(board.mailbox, &"10.42.0.12:8081".parse()?)?)
 ///     .build()?;
@@ -155,6 +178,11 @@ pub struct ScriptBuilder {
 }
 
 impl ScriptBuilder {
+    /// The board the script is for.
+    pub fn board(&self) -> Board {
+        self.board
+    }
+
     /// A builder for `board`, with the defaults above.
     pub fn new(board: Board) -> ScriptBuilder {
         ScriptBuilder {
@@ -368,11 +396,7 @@ mod tests {
             assert!(Network::tap(tap).is_err(), "{tap:?}");
         }
         assert_eq!(
-            b().uart(Uart::Socket {
-                port: 0,
-                telnet: false
-            })
-            .unwrap_err(),
+            b().uart(Uart::socket(0)).unwrap_err(),
             ScriptError::PortZero
         );
         assert_eq!(b().build().unwrap_err(), ScriptError::MissingElf);
@@ -380,6 +404,25 @@ mod tests {
             b().with_elf("/fw.elf").unwrap().build().unwrap_err(),
             ScriptError::MissingMailbox
         );
+    }
+
+    #[test]
+    fn uart_socket_is_raw_unless_telnet_is_asked_for() {
+        assert_eq!(
+            Uart::socket(3456),
+            Uart::Socket {
+                port: 3456,
+                telnet: false
+            }
+        );
+        assert_eq!(
+            Uart::socket(3456).with_telnet(true),
+            Uart::Socket {
+                port: 3456,
+                telnet: true
+            }
+        );
+        assert_eq!(Uart::Analyzer.with_telnet(true), Uart::Analyzer);
     }
 
     #[test]

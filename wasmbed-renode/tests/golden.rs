@@ -42,24 +42,21 @@ impl Write for Captured {
 /// Provisions the seed's device into `dir`, returning what was done and what was logged.
 fn provision_seed_device(dir: &Path) -> (Provisioned, String) {
     let board = Board::SAM_E70_XPLAINED;
-    let p = Provisioning {
-        device_id: DeviceId::new("DEVICE_ID").unwrap(),
-        gateway_address: "http://127.0.0.1:8080".to_owned(),
-        tls_port: 8081,
-        locators: vec![Locator::PodIpEnv("POD_IP".to_owned())],
-        script: ScriptBuilder::new(board)
-            .uart(Uart::Socket {
-                port: 3456,
-                telnet: false,
-            })
-            .unwrap()
-            .network(Some(Network::tap("tap0").unwrap()))
-            .with_elf("/opt/wasmbed/zephyr.elf")
-            .unwrap(),
-        region: board.mailbox,
-        mailbox_address: None,
-        dir: dir.to_owned(),
-    };
+    let script = ScriptBuilder::new(board)
+        .uart(Uart::socket(3456))
+        .unwrap()
+        .network(Some(Network::tap("tap0").unwrap()))
+        .with_elf("/opt/wasmbed/zephyr.elf")
+        .unwrap();
+    let p = Provisioning::new(
+        DeviceId::new("DEVICE_ID").unwrap(),
+        "http://127.0.0.1:8080",
+        script,
+    )
+    .with_tls_port(8081)
+    .with_locators(vec![Locator::PodIpEnv("POD_IP".to_owned())])
+    .with_region(board.mailbox)
+    .with_dir(dir);
     let captured = Captured::default();
     let writer = captured.clone();
     let subscriber = tracing_subscriber::fmt()
