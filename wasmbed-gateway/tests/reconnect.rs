@@ -42,8 +42,8 @@ async fn start(
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn persistent_device_survives_a_gateway_restart() {
     let (addr, stop, server) = start("127.0.0.1:0".parse().unwrap()).await;
-    let backoff = Backoff::new(Duration::from_millis(50), Duration::from_millis(200));
-    let options = DeviceOptions::new("persistent");
+    let backoff = Backoff::new(Duration::from_millis(50), Duration::from_millis(200)).unwrap();
+    let options = DeviceOptions::new("persistent".parse().unwrap());
     let tls = danger::insecure_dev_client_config(None, &[]).unwrap();
     let mut device =
         PersistentDevice::spawn(addr, "localhost".try_into().unwrap(), tls, options, backoff);
@@ -76,7 +76,7 @@ async fn persistent_device_survives_a_gateway_restart() {
 
 #[test]
 fn backoff_stays_within_its_bounds() {
-    let backoff = Backoff::new(Duration::from_millis(100), Duration::from_secs(2));
+    let backoff = Backoff::new(Duration::from_millis(100), Duration::from_secs(2)).unwrap();
     for attempt in 0..40 {
         let cap =
             Duration::from_millis(100 * (1u64 << attempt.min(20))).min(Duration::from_secs(2));

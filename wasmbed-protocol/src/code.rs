@@ -1,6 +1,8 @@
 //! The numbered codes of the wire: why a session ends ([`GoodbyeReason`]) and what went wrong
 //! ([`ErrorCode`]).
 
+use core::fmt;
+
 /// Why a session ends: the `u8` payload of GOODBYE (`docs/protocol.md`, "Goodbye reasons").
 ///
 /// Values without a name decode as [`Other`](GoodbyeReason::Other) and encode back to the same
@@ -57,6 +59,32 @@ impl GoodbyeReason {
             4 => GoodbyeReason::ProtocolError,
             5 => GoodbyeReason::CredentialsRevoked,
             b => GoodbyeReason::Other(b),
+        }
+    }
+
+    /// The reason's standard snake_case name, as logs, metrics and the gateway's API print it
+    /// (`normal`, `shutdown`, `taken_over`, `heartbeat_timeout`, `protocol_error`,
+    /// `credentials_revoked`); `other` for [`Other`](GoodbyeReason::Other), whose
+    /// [`Display`](fmt::Display) adds the value.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            GoodbyeReason::Normal => "normal",
+            GoodbyeReason::Shutdown => "shutdown",
+            GoodbyeReason::TakenOver => "taken_over",
+            GoodbyeReason::HeartbeatTimeout => "heartbeat_timeout",
+            GoodbyeReason::ProtocolError => "protocol_error",
+            GoodbyeReason::CredentialsRevoked => "credentials_revoked",
+            GoodbyeReason::Other(_) => "other",
+        }
+    }
+}
+
+/// Writes [`GoodbyeReason::as_str`]; `other (7)` for `Other(7)`.
+impl fmt::Display for GoodbyeReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            GoodbyeReason::Other(b) => write!(f, "other ({b})"),
+            known => f.write_str(known.as_str()),
         }
     }
 }
@@ -127,6 +155,55 @@ impl ErrorCode {
             8 => ErrorCode::Overloaded,
             9 => ErrorCode::Internal,
             v => ErrorCode::Other(v),
+        }
+    }
+
+    /// The code's standard snake_case name (`malformed_frame`, `frame_too_large`,
+    /// `unexpected_message`, `unsupported_version`, `invalid_device_id`, `device_id_mismatch`,
+    /// `hello_timeout`, `overloaded`, `internal`); `other` for [`Other`](ErrorCode::Other),
+    /// whose [`Display`](fmt::Display) adds the value.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::MalformedFrame => "malformed_frame",
+            ErrorCode::FrameTooLarge => "frame_too_large",
+            ErrorCode::UnexpectedMessage => "unexpected_message",
+            ErrorCode::UnsupportedVersion => "unsupported_version",
+            ErrorCode::InvalidDeviceId => "invalid_device_id",
+            ErrorCode::DeviceIdMismatch => "device_id_mismatch",
+            ErrorCode::HelloTimeout => "hello_timeout",
+            ErrorCode::Overloaded => "overloaded",
+            ErrorCode::Internal => "internal",
+            ErrorCode::Other(_) => "other",
+        }
+    }
+}
+
+/// Writes [`ErrorCode::as_str`]; `other (42)` for `Other(42)`.
+impl fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ErrorCode::Other(v) => write!(f, "other ({v})"),
+            known => f.write_str(known.as_str()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{ErrorCode, GoodbyeReason};
+    use alloc::string::ToString;
+
+    #[test]
+    fn names_are_the_snake_case_names() {
+        assert_eq!(GoodbyeReason::TakenOver.to_string(), "taken_over");
+        assert_eq!(GoodbyeReason::Other(7).to_string(), "other (7)");
+        assert_eq!(ErrorCode::InvalidDeviceId.to_string(), "invalid_device_id");
+        assert_eq!(ErrorCode::Other(0).to_string(), "other (0)");
+        for b in 0..=5 {
+            assert_ne!(GoodbyeReason::from_u8(b).as_str(), "other");
+        }
+        for v in 1..=9 {
+            assert_ne!(ErrorCode::from_u16(v).as_str(), "other");
         }
     }
 }

@@ -45,7 +45,7 @@
 //! let server = tokio::spawn(gateway.clone().serve(devices, api, std::future::pending()));
 //!
 //! let tls = danger::insecure_dev_client_config(None, &[])?;
-//! let device = DeviceClient::connect(addr, "localhost".try_into()?, tls, DeviceOptions::new("sensor-1")).await?;
+//! let device = DeviceClient::connect(addr, "localhost".try_into()?, tls, DeviceOptions::new("sensor-1".parse()?)).await?;
 //! device.echo(Bytes::from_static(b"ping")).await?;
 //! assert_eq!(gateway.registry().connected()[0].device_id, "sensor-1");
 //!

@@ -400,7 +400,10 @@ pub fn run(args: &[&str], dir: &Path) -> (i32, String, String) {
 }
 
 pub fn device_options(id: &str) -> DeviceOptions {
-    DeviceOptions::new(id)
+    DeviceOptions::new(
+        id.parse()
+            .unwrap_or_else(|e| panic!("test device id {id:?}: {e}")),
+    )
 }
 
 pub fn dev_tls() -> Arc<ClientConfig> {
