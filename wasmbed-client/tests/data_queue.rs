@@ -16,10 +16,7 @@ async fn data_beyond_the_queue_is_dropped_and_counted() {
         &CertificateOptions::default(),
     )
     .unwrap();
-    let options = ServerOptions {
-        alpn: ALPN.iter().map(|p| p.to_vec()).collect(),
-        ..Default::default()
-    };
+    let options = ServerOptions::default().with_alpn(ALPN.iter().map(|p| p.to_vec()).collect());
     let tls = server_config(Arc::new(CertResolver::new(&identity, &options).unwrap())).unwrap();
     let gateway = Gateway::new(GatewayConfig::default(), tls, Mode::Dev).unwrap();
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
